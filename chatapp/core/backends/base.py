@@ -1,0 +1,166 @@
+"""The backend contract: what every model backend streams, and the errors it raises."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypedDict
+
+
+class ChatMessage(TypedDict):
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    max_tokens: int = 512
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repeat_penalty: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The params that were set, for storing beside a reply."""
+        values = {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": self.seed,
+            "stop": list(self.stop) or None,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    # Seconds from the request to the first token, and from the first token to the last.
+    time_to_first_token: float | None = None
+    generation_seconds: float | None = None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.completion_tokens or not self.generation_seconds:
+            return None
+        return self.completion_tokens / self.generation_seconds
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A piece of a streamed reply. The last chunk carries finish_reason and usage."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(slots=True)
+class ModelInfo:
+    name: str
+    backend: str
+    n_ctx: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """A model that streams chat replies.
+
+    Cancelling: the consumer stops iterating and closes the stream (``aclose()``,
+    or task cancellation); the backend must stop generating promptly.
+    """
+
+    name: str
+    n_ctx: int
+
+    def stream(self, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[Chunk]:
+        ...
+
+    async def list_models(self) -> list[ModelInfo]:
+        ...
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int | None:
+        """Exact prompt size with the backend's tokenizer, or None if it has none."""
+        ...
+
+    async def aclose(self) -> None:
+        ...
+
+
+class BackendError(Exception):
+    """A failure a user can act on; str(error) is one line for the screen."""
+
+
+class CannotConnect(BackendError):
+    def __init__(self, url: str, reason: str = "") -> None:
+        self.url = url
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"cannot connect to {url}{detail}: is the server running?")
+
+
+class AuthenticationFailed(BackendError):
+    def __init__(self, url: str, key_env: str | None = None) -> None:
+        self.url = url
+        hint = f"; check {key_env}" if key_env else "; set api_key_env for this model"
+        super().__init__(f"the server at {url} rejected the API key{hint}")
+
+
+class ModelNotFound(BackendError):
+    def __init__(self, model: str, url: str) -> None:
+        self.model = model
+        super().__init__(f"model {model!r} not found at {url}")
+
+
+class RateLimited(BackendError):
+    def __init__(self, retry_after: float | None) -> None:
+        self.retry_after = retry_after
+        wait = f"; retry in {retry_after:g} s" if retry_after is not None else ""
+        super().__init__(f"rate limited by the server{wait}")
+
+
+class ServerError(BackendError):
+    def __init__(self, status: int, detail: str = "") -> None:
+        self.status = status
+        extra = f": {detail}" if detail else ""
+        super().__init__(f"server error {status}{extra}")
+
+
+class BackendTimeout(BackendError):
+    def __init__(self, url: str, seconds: float | None) -> None:
+        self.url = url
+        after = f" after {seconds:g} s" if seconds else ""
+        super().__init__(f"no answer from {url}{after} (timed out)")
+
+
+class StreamDropped(BackendError):
+    """The stream ended before the reply did; partial holds what arrived."""
+
+    def __init__(self, partial: str = "", reason: str = "") -> None:
+        self.partial = partial
+        extra = f" ({reason})" if reason else ""
+        super().__init__(f"the connection dropped midway; the reply is incomplete{extra}")
+
+
+class MalformedResponse(BackendError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"malformed response from the server: {detail}")
+
+
+class ContextOverflow(BackendError):
+    def __init__(self, prompt_tokens: int, n_ctx: int) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+        super().__init__(
+            f"the prompt is too long: {prompt_tokens} tokens for a context window of {n_ctx}"
+        )
+
+
+class ModelLoadFailed(BackendError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot load model {path}: {reason}")
