@@ -1,0 +1,339 @@
+"""The `chatapp` command: the TUI by default, and scriptable subcommands over the same core."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from chatapp.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from chatapp.core.backends import BackendPool
+    from chatapp.core.session import ChatSession, Reply
+    from chatapp.store.repos import ConversationRepo
+
+app = typer.Typer(
+    name="chatapp",
+    help="A chat assistant that lives in the terminal.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Where the config file is and what it says.")
+app.add_typer(config_app, name="config")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    typer.echo(f"chatapp: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise fail(str(error), EXIT_USAGE) from None
+
+
+def repo_for(settings: Settings) -> ConversationRepo:
+    from chatapp.store.repos import ConversationRepo
+
+    return ConversationRepo(settings.data_dir, settings.user)
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to start with.")] = None,
+) -> None:
+    """With no command, open the chat TUI."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_or_exit()
+    if model is not None:
+        check_model(settings, model)
+    from chatapp.ui.app import ChatApp
+
+    ChatApp(settings, model_name=model).run()
+
+
+def check_model(settings: Settings, name: str) -> None:
+    try:
+        settings.model(name)
+    except ConfigError as error:
+        raise fail(str(error), EXIT_USAGE) from None
+
+
+# -- ask / regenerate ---------------------------------------------------------------------
+
+
+def read_question(question: str | None) -> str:
+    """The question, with piped stdin as the input (or appended to the question)."""
+    piped = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    if question and piped.strip():
+        return f"{question}\n\n{piped.rstrip()}"
+    text = question or piped
+    if not text.strip():
+        raise fail("nothing to ask: give a question or pipe text in", EXIT_USAGE)
+    return text
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="The question; piped stdin is appended.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Configured model name.")] = None,
+    system: Annotated[Optional[str], typer.Option("--system", "-s", help="System prompt.")] = None,
+    continue_: Annotated[bool, typer.Option("--continue", "-c", help="Continue the last conversation.")] = False,
+    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Continue this conversation.")] = None,
+    temperature: Annotated[Optional[float], typer.Option(min=0.0, help="Sampling temperature.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Longest reply, in tokens.")] = None,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the conversation.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with text and usage.")] = False,
+) -> None:
+    """Ask a question and stream the answer to stdout."""
+    settings = settings_or_exit()
+    text = read_question(question)
+    if model is not None:
+        check_model(settings, model)
+    repo = None if no_save else repo_for(settings)
+    if (continue_ or conversation) and repo is None:
+        raise fail("--no-save cannot continue a stored conversation", EXIT_USAGE)
+    conversation_id = conversation or (last_conversation_id(repo) if continue_ else None)
+
+    async def run(session: ChatSession) -> Reply:
+        from chatapp.core.session import default_params
+
+        params = default_params(session.model, temperature=temperature, max_tokens=max_tokens)
+        return session.send(text, params)
+
+    run_reply(settings, repo, model, conversation_id, run, json_out=json_out, system=system)
+
+
+@app.command()
+def regenerate(
+    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Conversation id (default: the last).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Configured model name.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with text and usage.")] = False,
+) -> None:
+    """Stream a new reply to the last question of a conversation (kept beside the old one)."""
+    settings = settings_or_exit()
+    if model is not None:
+        check_model(settings, model)
+    repo = repo_for(settings)
+    conversation_id = conversation or last_conversation_id(repo)
+
+    async def run(session: ChatSession) -> Reply:
+        return session.regenerate()
+
+    run_reply(settings, repo, model, conversation_id, run, json_out=json_out)
+
+
+def last_conversation_id(repo: ConversationRepo) -> str:
+    summary = repo.last()
+    if summary is None:
+        raise fail("there is no conversation yet", EXIT_USAGE)
+    return summary.id
+
+
+StartReply = Callable[["ChatSession"], Awaitable["Reply"]]
+
+
+def run_reply(
+    settings: Settings,
+    repo: ConversationRepo | None,
+    model_name: str | None,
+    conversation_id: str | None,
+    start: StartReply,
+    *,
+    json_out: bool,
+    system: str | None = None,
+) -> None:
+    """Open or create the session, start a reply with `start`, stream it, exit properly."""
+    target = (model_name, conversation_id, system)
+    try:
+        asyncio.run(_stream_reply(settings, repo, target, start, json_out))
+    except KeyboardInterrupt:
+        # The reply was stopped and its partial text saved by the session.
+        typer.echo("", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+async def _stream_reply(
+    settings: Settings,
+    repo: ConversationRepo | None,
+    target: tuple[str | None, str | None, str | None],
+    start: StartReply,
+    json_out: bool,
+) -> None:
+    from chatapp.core.backends import BackendPool
+    from chatapp.core.backends.base import BackendError
+    from chatapp.store.errors import StoreError
+
+    pool = BackendPool(settings)
+    try:
+        session = open_session(settings, repo, pool, *target)
+        reply = await start(session)
+        try:
+            async for piece in reply:
+                if not json_out:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+        except BackendError as error:
+            if not json_out:
+                sys.stdout.write("\n")
+            raise fail(str(error)) from None
+        if json_out:
+            sys.stdout.write(reply_json(session, reply) + "\n")
+        elif reply.text and not reply.text.endswith("\n"):
+            sys.stdout.write("\n")
+    except (ValueError, StoreError) as error:
+        raise fail(str(error)) from None
+    finally:
+        await pool.aclose()
+
+
+def open_session(
+    settings: Settings,
+    repo: ConversationRepo | None,
+    pool: BackendPool,
+    model_name: str | None,
+    conversation_id: str | None,
+    system: str | None,
+) -> ChatSession:
+    from chatapp.core.session import ChatSession
+
+    if conversation_id is not None and repo is not None:
+        conversation, messages = repo.load(conversation_id)
+        model = settings.model(model_name or _known_model(settings, conversation.model))
+        session = ChatSession(repo, pool.get(model.name), model, conversation, messages)
+        if model_name:
+            session.use_model(pool.get(model.name), model)
+        return session
+    model = settings.model(model_name)
+    return ChatSession.new(repo, pool.get(model.name), model, user=settings.user, system=system)
+
+
+def _known_model(settings: Settings, name: str | None) -> str | None:
+    """A stored conversation's model, if it is still configured (else the default)."""
+    return name if name in settings.models else None
+
+
+def reply_json(session: ChatSession, reply: Reply) -> str:
+    import orjson
+
+    message = reply.message
+    usage = reply.usage
+    data = {
+        "text": reply.text,
+        "conversation_id": session.conversation.id,
+        "message_id": message.id,
+        "model": message.model,
+        "finish_reason": message.finish_reason,
+        "incomplete": message.incomplete,
+        "usage": {
+            "prompt_tokens": message.prompt_tokens,
+            "completion_tokens": message.completion_tokens,
+            "tokens_per_second": message.tokens_per_second,
+            "time_to_first_token": usage.time_to_first_token if usage else None,
+            "dropped_messages": reply.prompt.dropped,
+        },
+    }
+    return orjson.dumps(data).decode()
+
+
+# -- models, history, show, rm -------------------------------------------------------------
+
+
+@app.command()
+def models() -> None:
+    """List configured models and whether each one can be reached now."""
+    settings = settings_or_exit()
+    from chatapp.core.reachability import check_models
+
+    results = asyncio.run(check_models(settings))
+    for name, model in settings.models.items():
+        mark = "*" if name == settings.default_model else " "
+        typer.echo(f"{mark} {name:<16} {model.backend:<7} {results[name]}")
+    typer.echo(
+        "\nThe embedded SmolLM2-135M is tiny. For better answers add a [models.NAME] table to "
+        f"{settings.config_path} with backend = \"llama\" and path = a bigger GGUF, or "
+        "backend = \"openai\"/\"ollama\" with base_url = your server."
+    )
+
+
+@app.command()
+def history(
+    search: Annotated[Optional[str], typer.Option("--search", "-s", help="Only conversations containing this text.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+) -> None:
+    """List stored conversations, newest first."""
+    import datetime
+
+    repo = repo_for(settings_or_exit())
+    summaries = repo.search(search) if search else repo.list_conversations()
+    for summary in summaries[:limit]:
+        when = datetime.datetime.fromtimestamp(summary.updated).strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{summary.id}  {when}  {summary.message_count:>4} msgs  {summary.title}")
+
+
+@app.command()
+def show(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
+    """Print one conversation (its visible branch) as Markdown."""
+    from chatapp.core.markdown import conversation_markdown
+    from chatapp.store.errors import StoreError
+
+    repo = repo_for(settings_or_exit())
+    try:
+        conversation, messages = repo.load(conversation_id)
+    except StoreError as error:
+        raise fail(str(error)) from None
+    typer.echo(conversation_markdown(conversation, messages))
+
+
+@app.command()
+def rm(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
+    """Delete a conversation."""
+    from chatapp.store.errors import StoreError
+
+    repo = repo_for(settings_or_exit())
+    try:
+        repo.delete(conversation_id)
+    except StoreError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"deleted {conversation_id}")
+
+
+# -- config -------------------------------------------------------------------------------
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print the config file's path (it need not exist)."""
+    from chatapp.config import default_config_path
+
+    typer.echo(str(default_config_path()))
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the settings in effect, secrets redacted."""
+    import orjson
+
+    from chatapp.config import redacted
+
+    settings = settings_or_exit()
+    typer.echo(orjson.dumps(redacted(settings), option=orjson.OPT_INDENT_2).decode())
+
+
+def main() -> None:
+    app()
+

@@ -1,0 +1,87 @@
+"""Build the prompt: system prompt + as much recent history as fits the token budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chatapp.core.backends.base import ChatMessage, ContextOverflow
+from chatapp.core.models import Message, Role
+
+TokenCounter = Callable[[list[ChatMessage]], "int | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPrompt:
+    messages: list[ChatMessage]
+    prompt_tokens: int
+    # False when the backend has no tokenizer and prompt_tokens is an estimate.
+    exact: bool
+    # How many of the oldest history messages did not fit and were left out.
+    dropped: int
+    n_ctx: int
+    max_tokens: int
+
+    @property
+    def budget(self) -> int:
+        return self.n_ctx - self.max_tokens
+
+
+def estimate_tokens(messages: list[ChatMessage]) -> int:
+    """About four characters a token, plus the chat template's few tokens per message."""
+    return sum(len(m["content"]) // 4 + 4 for m in messages)
+
+
+def build_prompt(
+    history: Sequence[Message],
+    *,
+    system: str | None,
+    n_ctx: int,
+    max_tokens: int,
+    count_tokens: TokenCounter | None = None,
+) -> BuiltPrompt:
+    """Fit system + history into n_ctx - max_tokens, dropping the oldest turns first.
+
+    The kept messages are the longest suffix of the history that fits, so the prompt
+    prefix (system, then history in order) stays byte-stable from turn to turn and
+    llama.cpp can reuse its KV cache.
+    """
+    head: list[ChatMessage] = [{"role": "system", "content": system}] if system else []
+    body: list[ChatMessage] = [
+        {"role": str(m.role), "content": m.content} for m in history if m.role != Role.SYSTEM
+    ]
+    budget = n_ctx - max_tokens
+
+    def size(start: int) -> tuple[int, bool]:
+        messages = head + body[start:]
+        if count_tokens is not None:
+            counted = count_tokens(messages)
+            if counted is not None:
+                return counted, True
+        return estimate_tokens(messages), False
+
+    tokens, exact = size(0)
+    start = 0
+    if tokens > budget:
+        start = _first_start_that_fits(len(body), budget, size)
+        # Start on a user turn so the model never sees a reply without its question.
+        while start < len(body) - 1 and body[start]["role"] != "user":
+            start += 1
+        tokens, exact = size(start)
+    if tokens > budget:
+        raise ContextOverflow(tokens + max_tokens, n_ctx)
+    return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens)
+
+
+def _first_start_that_fits(
+    length: int, budget: int, size: Callable[[int], tuple[int, bool]]
+) -> int:
+    """Binary search the smallest start index (keeping the last message) that fits."""
+    low, high = 1, max(length - 1, 0)
+    while low < high:
+        middle = (low + high) // 2
+        if size(middle)[0] <= budget:
+            high = middle
+        else:
+            low = middle + 1
+    return high

@@ -1,0 +1,360 @@
+"""ChatSession: send, stream, stop, regenerate, edit and switch branches; persists every step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from chatapp.core.backends.base import (
+    Backend,
+    BackendError,
+    GenerationParams,
+    StreamDropped,
+    Usage,
+)
+from chatapp.core.context import BuiltPrompt, build_prompt
+from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role
+
+if TYPE_CHECKING:
+    from chatapp.config import ModelConfig
+    from chatapp.store.repos import ConversationRepo
+
+# A crash loses at most this much of a streaming reply.
+SAVE_INTERVAL = 1.0
+TITLE_LENGTH = 48
+
+_END = object()
+
+
+def default_params(model: ModelConfig, **overrides: Any) -> GenerationParams:
+    """The model's configured sampling, with per-call overrides that are not None."""
+    values: dict[str, Any] = {
+        "max_tokens": model.max_tokens,
+        "temperature": model.temperature,
+        "top_p": model.top_p,
+        "top_k": model.top_k,
+        "repeat_penalty": model.repeat_penalty,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return GenerationParams(**values)
+
+
+def plain_title(text: str) -> str:
+    """A fallback title: the first line of the first message, shortened on a word."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "New chat")
+    if len(line) <= TITLE_LENGTH:
+        return line
+    return line[:TITLE_LENGTH].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+class Reply:
+    """One assistant reply being generated. Iterate it for text pieces, then read
+    ``message``, ``usage`` and ``error``; ``stop()`` ends it early and keeps the text."""
+
+    def __init__(
+        self,
+        session: ChatSession,
+        message: Message,
+        prompt: BuiltPrompt,
+        params: GenerationParams,
+        question: Message | None = None,
+    ) -> None:
+        self.session = session
+        self._question = question
+        self.message = message
+        self.prompt = prompt
+        self.params = params
+        self.usage: Usage | None = None
+        self.error: BackendError | None = None
+        self.started = time.perf_counter()
+        self._parts: list[str] = []
+        self._pump: asyncio.Task[None] | None = None
+        self._stop_requested = False
+        self._stored = False
+        self._last_save = 0.0
+        self._saving: asyncio.Task[None] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    @property
+    def done(self) -> bool:
+        return self._pump is not None and self._pump.done()
+
+    def stop(self) -> None:
+        """Stop generating; the partial reply is kept and marked cancelled."""
+        self._stop_requested = True
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        self._pump = asyncio.create_task(self._run(queue))
+        try:
+            while (item := await queue.get()) is not _END:
+                yield item  # type: ignore[misc]
+        finally:
+            if not self._pump.done():
+                self.stop()
+            await asyncio.shield(self._pump)
+        if self.error is not None:
+            raise self.error
+
+    async def wait(self) -> Message:
+        """Consume the whole reply (no display) and return the stored message."""
+        async for _ in self:
+            pass
+        return self.message
+
+    async def _run(self, queue: asyncio.Queue[object]) -> None:
+        if self._stop_requested:
+            self._finish(FinishReason.CANCELLED)
+            queue.put_nowait(_END)
+            return
+        if self._question is not None:
+            # The user's text is on disk before the model sees it.
+            await asyncio.to_thread(self.session.persist_question, self._question)
+        stream = self.session.backend.stream(self.prompt.messages, self.params)
+        try:
+            async for chunk in stream:
+                if chunk.text:
+                    self._parts.append(chunk.text)
+                    queue.put_nowait(chunk.text)
+                    self._save_periodically()
+                if chunk.usage is not None:
+                    self.usage = chunk.usage
+                if chunk.finish_reason:
+                    self.message.finish_reason = _finish_reason(chunk.finish_reason)
+            self._finish(self.message.finish_reason or FinishReason.STOP)
+        except asyncio.CancelledError:
+            self._finish(FinishReason.CANCELLED)
+        except StreamDropped as error:
+            if error.partial and not self._parts:
+                self._parts.append(error.partial)
+            self.error = error
+            self._finish(FinishReason.ERROR)
+        except BackendError as error:
+            self.error = error
+            self._finish(FinishReason.ERROR)
+        finally:
+            await stream.aclose()
+            await self._save_final()
+            queue.put_nowait(_END)
+
+    def _finish(self, reason: FinishReason) -> None:
+        message = self.message
+        message.content = self.text
+        message.finish_reason = reason
+        message.incomplete = reason in (FinishReason.CANCELLED, FinishReason.ERROR)
+        message.error = str(self.error) if self.error else None
+        usage = self.usage or Usage()
+        message.prompt_tokens = usage.prompt_tokens or self.prompt.prompt_tokens
+        message.completion_tokens = usage.completion_tokens
+        message.tokens_per_second = usage.tokens_per_second
+
+    def _save_periodically(self) -> None:
+        now = time.monotonic()
+        if now - self._last_save < SAVE_INTERVAL:
+            return
+        if self._saving is not None and not self._saving.done():
+            return
+        self._last_save = now
+        snapshot = replace(self.message, content=self.text, incomplete=True)
+        self._saving = asyncio.create_task(self._store(snapshot))
+
+    async def _save_final(self) -> None:
+        if self._saving is not None:
+            await asyncio.gather(self._saving, return_exceptions=True)
+        if self.message.content or self.message.finish_reason != FinishReason.ERROR:
+            # When nothing arrived the turn ends at the user's message, and the error is
+            # shown beside it with Retry (a regenerate), not stored as an empty reply.
+            await self._store(self.message)
+
+    async def _store(self, message: Message) -> None:
+        first = not self._stored
+        self._stored = True
+        self.session.tree.add(replace(message))
+        if first:
+            self.session.conversation.active_leaf = message.id
+        await asyncio.to_thread(self.session.persist_reply, message, first)
+
+
+def _finish_reason(value: str) -> FinishReason:
+    return FinishReason.LENGTH if value == "length" else FinishReason.STOP
+
+
+class ChatSession:
+    """A conversation with one model at a time, as a tree of messages."""
+
+    def __init__(
+        self,
+        repo: ConversationRepo | None,
+        backend: Backend,
+        model: ModelConfig,
+        conversation: Conversation,
+        messages: list[Message] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.backend = backend
+        self.model = model
+        self.conversation = conversation
+        self.tree = MessageTree(messages)
+        self.reply: Reply | None = None
+        # A conversation is written to disk with its first message, not before.
+        self.repo_is_new = messages is None
+
+    @classmethod
+    def new(
+        cls,
+        repo: ConversationRepo | None,
+        backend: Backend,
+        model: ModelConfig,
+        *,
+        user: str,
+        system: str | None = None,
+    ) -> ChatSession:
+        settings = {"system": system} if system is not None else {}
+        conversation = Conversation(user=user, model=model.name, settings=settings)
+        return cls(repo, backend, model, conversation)
+
+    @classmethod
+    def open(
+        cls, repo: ConversationRepo, conversation_id: str, backend: Backend, model: ModelConfig
+    ) -> ChatSession:
+        conversation, messages = repo.load(conversation_id)
+        return cls(repo, backend, model, conversation, messages)
+
+    # -- the visible thread -------------------------------------------------------------
+
+    @property
+    def thread(self) -> list[Message]:
+        return self.tree.path_to(self.conversation.active_leaf)
+
+    @property
+    def system_prompt(self) -> str | None:
+        if "system" in self.conversation.settings:
+            return self.conversation.settings["system"]
+        return self.model.system_prompt
+
+    @property
+    def generating(self) -> bool:
+        return self.reply is not None and not self.reply.done
+
+    def sibling_position(self, message_id: str) -> tuple[int, int]:
+        """(1-based index, count) of a message among its alternatives: ‹ 2/3 ›."""
+        siblings = self.tree.siblings(message_id)
+        ids = [m.id for m in siblings]
+        return ids.index(message_id) + 1, len(ids)
+
+    def switch_to(self, message_id: str) -> None:
+        """Show the branch through message_id (its newest continuation)."""
+        self._set_leaf(self.tree.latest_leaf(message_id))
+
+    def switch_sibling(self, message_id: str, step: int) -> str:
+        """Move to the previous (-1) or next (+1) alternative; returns the one shown."""
+        siblings = self.tree.siblings(message_id)
+        index = [m.id for m in siblings].index(message_id)
+        target = siblings[(index + step) % len(siblings)]
+        self.switch_to(target.id)
+        return target.id
+
+    def use_model(self, backend: Backend, model: ModelConfig) -> None:
+        """Answer the next turns with another model."""
+        self.backend = backend
+        self.model = model
+        self.conversation.model = model.name
+        self._save_conversation()
+
+    # -- generating ---------------------------------------------------------------------
+
+    def send(self, text: str, params: GenerationParams | None = None) -> Reply:
+        """Add the user's message under the current leaf (saved before anything else)
+        and start a reply to it."""
+        leaf = self.conversation.active_leaf
+        return self._ask(text, parent_id=leaf, params=params)
+
+    def edit(self, message_id: str, text: str, params: GenerationParams | None = None) -> Reply:
+        """A new version of a user message: a sibling of it, answered on a new branch."""
+        original = self.tree.get(message_id)
+        if original.role != Role.USER:
+            raise ValueError("only user messages can be edited")
+        return self._ask(text, parent_id=original.parent_id, params=params)
+
+    def regenerate(self, params: GenerationParams | None = None) -> Reply:
+        """A new reply (a sibling of the last one) to the last user message in view."""
+        question = next((m for m in reversed(self.thread) if m.role == Role.USER), None)
+        if question is None:
+            raise ValueError("nothing to regenerate: the conversation has no user message")
+        self._set_leaf(question.id)
+        return self._start_reply(question, params)
+
+    def stop(self) -> None:
+        if self.reply is not None:
+            self.reply.stop()
+
+    def _ask(self, text: str, parent_id: str | None, params: GenerationParams | None) -> Reply:
+        if self.generating:
+            raise RuntimeError("a reply is still being generated; stop it first")
+        question = Message(
+            conversation_id=self.conversation.id, role=Role.USER, content=text, parent_id=parent_id
+        )
+        if not self.tree:
+            self.conversation.title = self.conversation.title or plain_title(text)
+        self.tree.add(question)
+        self.conversation.active_leaf = question.id
+        return self._start_reply(question, params, new_question=True)
+
+    def _start_reply(
+        self, question: Message, params: GenerationParams | None, new_question: bool = False
+    ) -> Reply:
+        params = params or default_params(self.model)
+        prompt = build_prompt(
+            self.tree.path_to(question.id),
+            system=self.system_prompt,
+            n_ctx=self.backend.n_ctx,
+            max_tokens=params.max_tokens,
+            count_tokens=self.backend.count_tokens,
+        )
+        answer = Message(
+            conversation_id=self.conversation.id,
+            role=Role.ASSISTANT,
+            content="",
+            parent_id=question.id,
+            model=self.model.name,
+            params=params.to_dict(),
+        )
+        self.reply = Reply(self, answer, prompt, params, question if new_question else None)
+        return self.reply
+
+    # -- persistence (run in worker threads by Reply, never on the event loop) -----------
+
+    def persist_question(self, question: Message) -> None:
+        if self.repo is None:
+            return
+        if self.repo_is_new:
+            self.repo.create(self.conversation)
+            self.repo_is_new = False
+        self.repo.append_message(question)
+        self.repo.set_active_leaf(self.conversation.id, question.id)
+
+    def persist_reply(self, message: Message, first: bool) -> None:
+        if self.repo is None:
+            return
+        if first:
+            self.repo.append_message(message)
+            self.repo.set_active_leaf(self.conversation.id, message.id)
+        else:
+            self.repo.update_message(message)
+
+    def _set_leaf(self, message_id: str) -> None:
+        self.conversation.active_leaf = message_id
+        if self.repo is not None:
+            self.repo.set_active_leaf(self.conversation.id, message_id)
+
+    def _save_conversation(self) -> None:
+        if self.repo is not None and self.tree:
+            self.repo.save_conversation(self.conversation)
