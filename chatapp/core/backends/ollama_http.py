@@ -1,0 +1,216 @@
+"""A model served by Ollama: /api/chat streamed as newline-delimited JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from chatapp.config import ModelConfig
+from chatapp.core.backends.base import (
+    ChatMessage,
+    Chunk,
+    GenerationParams,
+    MalformedResponse,
+    ModelInfo,
+    StreamDropped,
+)
+from chatapp.core.backends.http import (
+    ReplyProgress,
+    ServerRef,
+    auth_headers,
+    error_for_response,
+    error_for_status,
+    error_in_stream,
+    make_client,
+    request_timeout,
+    transport_errors,
+)
+
+# Ollama reports durations in nanoseconds.
+_NS = 1e-9
+
+
+def ollama_url(base_url: str, path: str) -> str:
+    """base_url may be given with or without the /api suffix."""
+    return base_url.rstrip("/").removesuffix("/api") + path
+
+
+class NDJSONLines:
+    """Splits a byte stream into complete lines, however the reads cut it."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        return [line for line in lines if line.strip()]
+
+    def finish(self) -> list[bytes]:
+        """The last line, when the stream ended without a newline after it."""
+        line, self._pending = self._pending, b""
+        return [line] if line.strip() else []
+
+
+class OllamaBackend:
+    def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
+        if not config.base_url:
+            raise ValueError("an Ollama backend needs base_url")
+        if not config.model:
+            raise ValueError("an Ollama backend needs model (e.g. 'llama3.2')")
+        self.name = config.name
+        self.n_ctx = config.n_ctx
+        self._config = config
+        self._owns_client = client is None
+        self._client = client or make_client(config)
+        self._chat_url = ollama_url(config.base_url, "/api/chat")
+        self._tags_url = ollama_url(config.base_url, "/api/tags")
+
+    async def stream(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[Chunk]:
+        """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
+
+        Closing the generator leaves the `async with` below, which closes the HTTP
+        stream; Ollama stops generating when its client goes away.
+        """
+        ref = self._server_ref()
+        progress = ReplyProgress()
+        reply = _ReplyState()
+        with transport_errors(ref, progress):
+            async with self._client.stream(
+                "POST",
+                self._chat_url,
+                json=self._request_body(messages, params),
+                headers=auth_headers(self._config),
+                timeout=request_timeout(self._config),
+            ) as response:
+                if response.status_code != 200:
+                    raise await error_for_response(ref, response)
+                progress.responded = True
+                lines = NDJSONLines()
+                async for data in response.aiter_bytes():
+                    for line in lines.feed(data):
+                        text = reply.read(line, ref, progress)
+                        if text:
+                            progress.add(text)
+                            yield Chunk(text)
+                    if reply.done:
+                        break
+                else:
+                    for line in lines.finish():
+                        text = reply.read(line, ref, progress)
+                        if text:
+                            progress.add(text)
+                            yield Chunk(text)
+        if not reply.done:
+            raise StreamDropped(progress.text, "the stream ended before the reply did")
+        yield Chunk(
+            finish_reason=reply.done_reason,
+            usage=progress.usage(reply.prompt_tokens, reply.completion_tokens, reply.seconds),
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        # Not about one model: a 404 here means a wrong base_url, not a missing model.
+        ref = dataclasses.replace(self._server_ref(), model=None)
+        with transport_errors(ref, ReplyProgress()):
+            response = await self._client.get(
+                self._tags_url,
+                headers=auth_headers(self._config),
+                timeout=request_timeout(self._config),
+            )
+        if response.status_code != 200:
+            raise error_for_status(ref, response.status_code, response.headers, response.content)
+        try:
+            entries = response.json().get("models") or []
+        except (ValueError, AttributeError):
+            raise MalformedResponse(f"{self._tags_url} did not answer a model list") from None
+        return [_model_info(entry) for entry in entries if isinstance(entry, dict)]
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int | None:
+        return None
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _server_ref(self) -> ServerRef:
+        return ServerRef.from_config(self._config, self._config.base_url or "")
+
+    def _request_body(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> dict[str, Any]:
+        return {
+            "model": self._config.model,
+            "messages": messages,
+            "stream": True,
+            "options": self._options(params),
+        }
+
+    def _options(self, params: GenerationParams) -> dict[str, Any]:
+        # Without num_ctx Ollama silently cuts the prompt at its default of 2048 tokens.
+        options: dict[str, Any] = {"num_ctx": self.n_ctx, "num_predict": params.max_tokens}
+        for key in ("temperature", "top_p", "top_k", "repeat_penalty", "seed"):
+            value = getattr(params, key)
+            if value is not None:
+                options[key] = value
+        if params.stop:
+            options["stop"] = list(params.stop)
+        return options
+
+
+class _ReplyState:
+    """What the lines of one reply have said so far besides their text."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.done_reason: str | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.seconds: float | None = None
+
+    def read(self, line: bytes, ref: ServerRef, progress: ReplyProgress) -> str:
+        """The text one line carries; records the final line's reason and counts."""
+        if self.done:
+            return ""
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            raise MalformedResponse(f"not JSON: {_excerpt(line)}") from None
+        if not isinstance(payload, dict):
+            raise MalformedResponse(f"not a JSON object: {_excerpt(line)}")
+        # Ollama reports a failure after the stream has started as an error line under 200.
+        if "error" in payload:
+            raise error_in_stream(ref, payload, progress)
+        if payload.get("done"):
+            self._read_final(payload)
+        message = payload.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        return content if isinstance(content, str) else ""
+
+    def _read_final(self, payload: dict[str, Any]) -> None:
+        self.done = True
+        self.done_reason = str(payload.get("done_reason") or "stop")
+        self.prompt_tokens = _count(payload, "prompt_eval_count")
+        self.completion_tokens = _count(payload, "eval_count")
+        duration = _count(payload, "eval_duration")
+        self.seconds = duration * _NS if duration else None
+
+
+def _count(payload: dict[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _model_info(entry: dict[str, Any]) -> ModelInfo:
+    details = {key: value for key, value in entry.items() if key not in ("name", "model")}
+    name = entry.get("name") or entry.get("model") or ""
+    return ModelInfo(name=str(name), backend="ollama", details=details)
+
+
+def _excerpt(line: bytes) -> str:
+    text = line.decode("utf-8", errors="replace").strip()
+    return text if len(text) <= 80 else text[:79] + "…"

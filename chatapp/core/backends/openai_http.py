@@ -1,0 +1,206 @@
+"""A model behind an OpenAI-compatible server (llama.cpp, vLLM, LM Studio, OpenAI...):
+/v1/chat/completions streamed as Server-Sent Events."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from chatapp.config import ModelConfig
+from chatapp.core.backends.base import (
+    ChatMessage,
+    Chunk,
+    GenerationParams,
+    MalformedResponse,
+    ModelInfo,
+    StreamDropped,
+)
+from chatapp.core.backends.http import (
+    ReplyProgress,
+    ServerRef,
+    auth_headers,
+    error_for_response,
+    error_for_status,
+    error_in_stream,
+    make_client,
+    request_timeout,
+    transport_errors,
+)
+from chatapp.core.backends.sse import ServerSentEvent, SSEParser
+
+# Keys a server may use for a model's context size in /v1/models (vLLM, LM Studio, ...).
+_N_CTX_KEYS = ("context_length", "max_model_len", "max_context_length")
+
+
+def api_url(base_url: str, path: str) -> str:
+    """base_url may be given with or without the /v1 suffix; both mean the same server."""
+    base = base_url.rstrip("/").removesuffix("/v1")
+    return f"{base}/v1{path}"
+
+
+class OpenAIBackend:
+    def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
+        if not config.base_url:
+            raise ValueError("an OpenAI-compatible backend needs base_url")
+        self.name = config.name
+        self.n_ctx = config.n_ctx
+        self._config = config
+        self._owns_client = client is None
+        self._client = client or make_client(config)
+        self._chat_url = api_url(config.base_url, "/chat/completions")
+        self._models_url = api_url(config.base_url, "/models")
+
+    async def stream(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[Chunk]:
+        """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
+
+        Closing the generator (aclose, or cancelling the task iterating it) leaves the
+        `async with` below, which closes the HTTP stream, so the server stops generating.
+        """
+        ref = self._server_ref()
+        progress = ReplyProgress()
+        reply = _ReplyState()
+        with transport_errors(ref, progress):
+            async with self._client.stream(
+                "POST",
+                self._chat_url,
+                json=self._request_body(messages, params),
+                headers=auth_headers(self._config),
+                timeout=request_timeout(self._config),
+            ) as response:
+                if response.status_code != 200:
+                    raise await error_for_response(ref, response)
+                progress.responded = True
+                parser = SSEParser()
+                async for data in response.aiter_bytes():
+                    for event in parser.feed(data):
+                        for text in reply.read(event, ref, progress):
+                            progress.add(text)
+                            yield Chunk(text)
+                    if reply.done:
+                        break
+                else:
+                    for event in parser.finish():
+                        for text in reply.read(event, ref, progress):
+                            progress.add(text)
+                            yield Chunk(text)
+        if reply.finish_reason is None:
+            # [DONE] alone is not enough: llama_cpp.server sends it early when another
+            # request interrupts this one, and the reply is then cut short.
+            raise StreamDropped(progress.text, "the stream ended before the reply did")
+        yield Chunk(
+            finish_reason=reply.finish_reason,
+            usage=progress.usage(reply.prompt_tokens, reply.completion_tokens),
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        # Not about one model: a 404 here means a wrong base_url, not a missing model.
+        ref = dataclasses.replace(self._server_ref(), model=None)
+        with transport_errors(ref, ReplyProgress()):
+            response = await self._client.get(
+                self._models_url,
+                headers=auth_headers(self._config),
+                timeout=request_timeout(self._config),
+            )
+        if response.status_code != 200:
+            raise error_for_status(ref, response.status_code, response.headers, response.content)
+        try:
+            entries = response.json().get("data") or []
+        except (ValueError, AttributeError):
+            raise MalformedResponse(f"{self._models_url} did not answer a model list") from None
+        return [_model_info(entry) for entry in entries if isinstance(entry, dict)]
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int | None:
+        return None
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _server_ref(self) -> ServerRef:
+        return ServerRef.from_config(self._config, self._config.base_url or "")
+
+    def _request_body(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messages": messages,
+            "stream": True,
+            # Without this most servers send no token counts when streaming.
+            "stream_options": {"include_usage": True},
+        }
+        if self._config.model:
+            body["model"] = self._config.model
+        # top_k and repeat_penalty are not OpenAI's; send them only when asked for,
+        # since strict servers reject unknown parameters.
+        body.update(params.to_dict())
+        return body
+
+
+class _ReplyState:
+    """What the chunks of one reply have said so far besides their text."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.finish_reason: str | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+
+    def read(self, event: ServerSentEvent, ref: ServerRef, progress: ReplyProgress) -> list[str]:
+        """The text pieces one event carries; records finish_reason, usage and [DONE]."""
+        if self.done or event.event not in ("message", "error"):
+            return []
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return []
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            raise MalformedResponse(f"not JSON: {_excerpt(event.data)}") from None
+        if not isinstance(payload, dict):
+            raise MalformedResponse(f"not a JSON object: {_excerpt(event.data)}")
+        if event.event == "error" or "error" in payload:
+            raise error_in_stream(ref, payload, progress)
+        self._read_usage(payload.get("usage"))
+        return [text for text in map(self._read_choice, _choices(payload)) if text]
+
+    def _read_choice(self, choice: dict[str, Any]) -> str:
+        if choice.get("finish_reason"):
+            self.finish_reason = str(choice["finish_reason"])
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        return content if isinstance(content, str) else ""
+
+    def _read_usage(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int):
+            self.prompt_tokens = prompt
+        if isinstance(completion, int):
+            self.completion_tokens = completion
+
+
+def _choices(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The first choice only: we never ask for n > 1, and the usage chunk has none."""
+    choices = payload.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        return [choices[0]]
+    return []
+
+
+def _model_info(entry: dict[str, Any]) -> ModelInfo:
+    n_ctx = next((entry[key] for key in _N_CTX_KEYS if isinstance(entry.get(key), int)), None)
+    meta = entry.get("meta")
+    if n_ctx is None and isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
+        n_ctx = meta["n_ctx_train"]
+    return ModelInfo(name=str(entry.get("id", "")), backend="openai", n_ctx=n_ctx, details=entry)
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= 80 else text[:79] + "…"

@@ -1,0 +1,344 @@
+"""Repositories: the only code that touches chat data files.
+
+Layout: `<data_dir>/users/<user>/{index.json, conversations/<id>.json, trash/<id>.json}`.
+Each conversation is its own TinyDB file (a `conversation` table holding one record and a
+`messages` table), so appending a message rewrites only that file, however long the
+user's history. `index.json` is a cache of list summaries keyed by each file's
+(mtime_ns, size); it is refreshed when the list is read, never on append, and can be
+rebuilt from the conversation files at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tinydb import TinyDB, where
+from tinydb.table import Document
+
+from chatapp.core.models import Conversation, Message
+from chatapp.store.errors import ConversationNotFound, CorruptFile, StoreError
+from chatapp.store.tinystore import TinyFile, make_private_dir, move_file, sweep_temp_files
+
+log = logging.getLogger(__name__)
+
+CONVERSATION_TABLE = "conversation"
+MESSAGES_TABLE = "messages"
+INDEX_TABLE = "conversations"
+# The conversation record is the only document of its table.
+RECORD_ID = 1
+
+_USER_NAME = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+Signature = list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    id: str
+    title: str
+    created: float
+    updated: float
+    model: str | None
+    message_count: int
+
+
+class ConversationRepo:
+    """One user's conversations; safe to share between threads and processes."""
+
+    def __init__(self, data_dir: Path, user: str, *, lock_timeout: float = 10.0) -> None:
+        if not _USER_NAME.fullmatch(user):
+            raise StoreError(f"invalid user name {user!r}: use letters, digits, '.', '_', '@', '-'")
+        self.user = user
+        self.root = data_dir / "users" / user
+        self._conversations_dir = self.root / "conversations"
+        self._trash_dir = self.root / "trash"
+        for directory in (
+            data_dir,
+            data_dir / "users",
+            self.root,
+            self._conversations_dir,
+            self._trash_dir,
+        ):
+            make_private_dir(directory)
+        sweep_temp_files(self.root)
+        sweep_temp_files(self._conversations_dir)
+        self._lock_timeout = lock_timeout
+        self._files: dict[Path, TinyFile] = {}
+        self._files_guard = threading.Lock()
+        self._index = self._file(self.root / "index.json")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create(self, conversation: Conversation) -> None:
+        if not _CONVERSATION_ID.fullmatch(conversation.id):
+            raise StoreError(f"invalid conversation id {conversation.id!r}")
+        file = self._conversation_file(conversation.id)
+        with file.writing() as db:
+            if file.exists() or self._trash_path(conversation.id).exists():
+                raise StoreError(f"conversation {conversation.id} already exists")
+            record = Document(conversation.to_dict(), doc_id=RECORD_ID)
+            db.table(CONVERSATION_TABLE).insert(record)
+
+    def save_conversation(self, conversation: Conversation) -> None:
+        """Store title, active_leaf, settings, model, template and updated."""
+        with self._editing(conversation.id) as db:
+            stored = _record(db, conversation.id)
+            fields = conversation.to_dict()
+            fields["id"], fields["user"], fields["created"] = (
+                stored["id"],
+                stored["user"],
+                stored["created"],
+            )
+            # A writer holding an older copy must not move the conversation back in time.
+            fields["updated"] = max(fields["updated"], stored["updated"])
+            db.table(CONVERSATION_TABLE).update(fields, doc_ids=[RECORD_ID])
+
+    def append_message(self, message: Message) -> None:
+        """Add a message to its conversation; an id already stored is replaced, not doubled."""
+        self._put_message(message)
+
+    def update_message(self, message: Message) -> None:
+        """Upsert by id: a streaming reply is saved like this about once a second."""
+        self._put_message(message)
+
+    def set_active_leaf(self, conversation_id: str, message_id: str) -> None:
+        with self._editing(conversation_id) as db:
+            _record(db, conversation_id)
+            if not db.table(MESSAGES_TABLE).contains(where("id") == message_id):
+                raise StoreError(f"message {message_id} is not in conversation {conversation_id}")
+            db.table(CONVERSATION_TABLE).update({"active_leaf": message_id}, doc_ids=[RECORD_ID])
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        with self._editing(conversation_id) as db:
+            _record(db, conversation_id)
+            db.table(CONVERSATION_TABLE).update({"title": title}, doc_ids=[RECORD_ID])
+
+    def delete(self, conversation_id: str) -> None:
+        """Move the conversation to the trash; `restore` brings it back."""
+        file = self._conversation_file(conversation_id)
+        with file.locked():
+            if not file.exists():
+                raise ConversationNotFound(conversation_id)
+            move_file(file.path, self._trash_path(conversation_id))
+        self._drop_from_index({conversation_id})
+
+    def restore(self, conversation_id: str) -> None:
+        file = self._conversation_file(conversation_id)
+        trashed = self._trash_path(conversation_id)
+        with file.locked():
+            if not trashed.exists():
+                raise ConversationNotFound(conversation_id)
+            if file.exists():
+                raise StoreError(f"conversation {conversation_id} already exists")
+            move_file(trashed, file.path)
+
+    def purge_trash(self) -> None:
+        """Delete trashed conversations for good."""
+        for path in self._trash_dir.glob("*.json"):
+            # Under the conversation's lock, so a concurrent restore sees all or nothing.
+            with self._conversation_file(path.stem).locked():
+                path.unlink(missing_ok=True)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def load(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
+        """The conversation and all its messages (every branch), in creation order."""
+        file = self._conversation_file(conversation_id)
+        with file.reading() as db:
+            record = db.table(CONVERSATION_TABLE).get(doc_id=RECORD_ID)
+            documents = db.table(MESSAGES_TABLE).all()
+        if record is None:
+            _missing(file, conversation_id)
+        # Document ids grow with each insert, and an upsert keeps its id: creation order.
+        documents.sort(key=lambda document: document.doc_id)
+        messages = [Message.from_dict(document) for document in documents]
+        return Conversation.from_dict(dict(record)), messages
+
+    def list_conversations(self) -> list[ConversationSummary]:
+        """Summaries, most recently updated first.
+
+        A corrupt conversation file is moved aside and reported as CorruptFile after the
+        index is brought up to date, so calling again lists the others.
+        """
+        on_disk = self._scan()
+        cached = self._read_index()
+        stale = {
+            cid: sig
+            for cid, sig in on_disk.items()
+            if cached.get(cid, {}).get("sig") != sig or _summary(cached[cid]) is None
+        }
+        fresh, corrupt = self._summarise_files(stale)
+        vanished = cached.keys() - on_disk.keys()
+        if fresh or vanished:
+            self._write_index(fresh, vanished)
+        entries = {**cached, **fresh}
+        listed = (on_disk.keys() - stale.keys()) | fresh.keys()
+        summaries = [summary for cid in listed if (summary := _summary(entries[cid])) is not None]
+        summaries.sort(key=lambda summary: (summary.updated, summary.id), reverse=True)
+        if corrupt:
+            raise corrupt[0]
+        return summaries
+
+    def last(self) -> ConversationSummary | None:
+        summaries = self.list_conversations()
+        return summaries[0] if summaries else None
+
+    def search(self, text: str) -> list[ConversationSummary]:
+        """Conversations whose title or any message contains text, ignoring case; newest first."""
+        needle = text.casefold()
+        return [
+            summary
+            for summary in self.list_conversations()
+            if needle in summary.title.casefold() or self._mentions(summary.id, needle)
+        ]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _put_message(self, message: Message) -> None:
+        with self._editing(message.conversation_id) as db:
+            stored = _record(db, message.conversation_id)
+            db.table(MESSAGES_TABLE).upsert(message.to_dict(), where("id") == message.id)
+            updated = max(time.time(), stored["updated"])
+            db.table(CONVERSATION_TABLE).update({"updated": updated}, doc_ids=[RECORD_ID])
+
+    @contextlib.contextmanager
+    def _editing(self, conversation_id: str) -> Iterator[TinyDB]:
+        """A write transaction on an existing conversation file."""
+        file = self._conversation_file(conversation_id)
+        with file.writing() as db:
+            # Checked under the lock: a delete that finished while we waited moved the file.
+            if not file.exists():
+                raise ConversationNotFound(conversation_id)
+            yield db
+
+    def _mentions(self, conversation_id: str, needle: str) -> bool:
+        file = self._conversation_file(conversation_id)
+        with file.reading() as db:
+            documents = db.table(MESSAGES_TABLE).all()
+        return any(needle in str(document.get("content", "")).casefold() for document in documents)
+
+    def _scan(self) -> dict[str, Signature]:
+        """Conversation ids on disk with their file signature (mtime_ns, size)."""
+        found: dict[str, Signature] = {}
+        with os.scandir(self._conversations_dir) as entries:
+            for entry in entries:
+                cid, dot, suffix = entry.name.rpartition(".")
+                if suffix != "json" or not dot or not _CONVERSATION_ID.fullmatch(cid):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    stat = entry.stat()
+                    found[cid] = [stat.st_mtime_ns, stat.st_size]
+        return found
+
+    def _summarise_files(
+        self, stale: dict[str, Signature]
+    ) -> tuple[dict[str, dict[str, Any]], list[CorruptFile]]:
+        """Index entries for files whose signature changed; corrupt ones are collected."""
+        fresh: dict[str, dict[str, Any]] = {}
+        corrupt: list[CorruptFile] = []
+        for cid, sig in stale.items():
+            # The signature was taken before reading, so a file changed in between only
+            # looks stale again next time; it can never look fresh with old content.
+            try:
+                fresh[cid] = {"sig": sig, **self._summarise(cid)}
+            except CorruptFile as error:
+                corrupt.append(error)
+            except ConversationNotFound:
+                continue
+        return fresh, corrupt
+
+    def _summarise(self, conversation_id: str) -> dict[str, Any]:
+        file = self._conversation_file(conversation_id)
+        with file.reading() as db:
+            record = db.table(CONVERSATION_TABLE).get(doc_id=RECORD_ID)
+            count = len(db.table(MESSAGES_TABLE))
+        if record is None:
+            _missing(file, conversation_id)
+        return {
+            "id": conversation_id,
+            "title": record.get("title", ""),
+            "created": record.get("created", 0.0),
+            "updated": record.get("updated", 0.0),
+            "model": record.get("model"),
+            "message_count": count,
+        }
+
+    def _read_index(self) -> dict[str, dict[str, Any]]:
+        try:
+            with self._index.reading() as db:
+                documents = db.table(INDEX_TABLE).all()
+        except CorruptFile as error:
+            # The index only caches what the conversation files say: rebuild it.
+            log.warning("%s; rebuilding the conversation index", error)
+            return {}
+        return {
+            document["id"]: dict(document)
+            for document in documents
+            if isinstance(document.get("id"), str)
+        }
+
+    def _write_index(self, fresh: dict[str, dict[str, Any]], vanished: set[str]) -> None:
+        try:
+            with self._index.writing() as db:
+                table = db.table(INDEX_TABLE)
+                table.remove(where("id").one_of([*fresh, *vanished]))
+                table.insert_multiple(fresh.values())
+        except CorruptFile as error:
+            log.warning("%s; the conversation index will be rebuilt", error)
+
+    def _drop_from_index(self, conversation_ids: set[str]) -> None:
+        self._write_index({}, conversation_ids)
+
+    def _conversation_file(self, conversation_id: str) -> TinyFile:
+        # Ids become file names: refuse anything that could climb out of the directory.
+        if not _CONVERSATION_ID.fullmatch(conversation_id):
+            raise ConversationNotFound(conversation_id)
+        return self._file(self._conversations_dir / f"{conversation_id}.json")
+
+    def _trash_path(self, conversation_id: str) -> Path:
+        return self._trash_dir / f"{conversation_id}.json"
+
+    def _file(self, path: Path) -> TinyFile:
+        with self._files_guard:
+            file = self._files.get(path)
+            if file is None:
+                file = self._files[path] = TinyFile(path, lock_timeout=self._lock_timeout)
+            return file
+
+
+def _record(db: TinyDB, conversation_id: str) -> Document:
+    record = db.table(CONVERSATION_TABLE).get(doc_id=RECORD_ID)
+    if record is None:
+        raise StoreError(f"conversation {conversation_id} has no conversation record")
+    return record
+
+
+def _missing(file: TinyFile, conversation_id: str) -> NoReturn:
+    if not file.exists():
+        raise ConversationNotFound(conversation_id)
+    raise StoreError(f"{file.path} has no conversation record")
+
+
+def _summary(entry: dict[str, Any]) -> ConversationSummary | None:
+    """An index entry as a summary, or None if the entry is malformed (then it is rebuilt)."""
+    try:
+        return ConversationSummary(
+            id=str(entry["id"]),
+            title=str(entry["title"]),
+            created=float(entry["created"]),
+            updated=float(entry["updated"]),
+            model=entry["model"],
+            message_count=int(entry["message_count"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,277 @@
+"""TinyDB storage that survives `kill -9` and is shared safely between processes.
+
+TinyDB's own JSONStorage overwrites its file in place, so a crash mid-write leaves half a
+file. Here every write goes to a temp file in the same directory, is fsynced, then
+`os.replace`d over the old one: a reader sees the old file or the new one, never a mix.
+Writers serialise on a per-file `filelock` and re-read after taking it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import orjson
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from chatapp.store.errors import CorruptFile, StoreBusy, StoreError
+
+log = logging.getLogger(__name__)
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TEMP_SUFFIX = ".tmp"
+LOCK_SUFFIX = ".lock"
+
+Tables = dict[str, dict[str, Any]]
+
+
+class OrjsonStorage(Storage):
+    """One whole JSON file: orjson, atomic replace, 0600, corrupt files moved aside.
+
+    Between `begin()` and `end()` reads come from one parsed snapshot and writes only
+    update it; `commit()` writes it once. So several TinyDB operations (insert a message,
+    touch the conversation) become one atomic file write.
+    """
+
+    def __init__(self, path: Path, lock: FileLock) -> None:
+        super().__init__()
+        self.path = path
+        self._lock = lock
+        self._in_transaction = False
+        self._writable = False
+        self._snapshot: Tables | None = None
+        self._have_snapshot = False
+        self._dirty = False
+
+    def read(self) -> Tables | None:
+        if self._have_snapshot:
+            return self._snapshot
+        data = self._load()
+        if self._in_transaction:
+            self._snapshot, self._have_snapshot = data, True
+        return data
+
+    def write(self, data: Tables) -> None:
+        if not self._in_transaction:
+            write_atomically(self.path, orjson.dumps(data))
+            return
+        if not self._writable:
+            raise RuntimeError(f"write to {self.path} inside a read-only view")
+        self._snapshot, self._have_snapshot, self._dirty = data, True, True
+
+    def begin(self, *, writable: bool) -> None:
+        self._in_transaction, self._writable = True, writable
+        self._snapshot, self._have_snapshot, self._dirty = None, False, False
+
+    def commit(self) -> None:
+        if self._dirty and self._snapshot is not None:
+            write_atomically(self.path, orjson.dumps(self._snapshot))
+        self._dirty = False
+
+    def end(self) -> None:
+        self._in_transaction = self._writable = False
+        self._snapshot, self._have_snapshot, self._dirty = None, False, False
+
+    def _load(self) -> Tables | None:
+        raw = _read_bytes(self.path)
+        if raw is None:
+            return None
+        try:
+            return _parse(raw)
+        except ValueError:
+            return self._quarantine(raw)
+
+    def _quarantine(self, raw: bytes) -> Tables:
+        """Move an unparseable file aside and raise CorruptFile; never empty it."""
+        # Under the writers' lock, so we cannot move away a good file a writer just put there.
+        with hold(self._lock, self.path):
+            current = _read_bytes(self.path)
+            if current is None:
+                raise CorruptFile(self.path, None)
+            if current != raw:
+                with contextlib.suppress(ValueError):
+                    return _parse(current)
+            target = _corrupt_name(self.path)
+            try:
+                os.rename(self.path, target)
+                fsync_dir(self.path.parent)
+            except OSError as error:
+                raise StoreError(
+                    f"{self.path} is corrupt and could not be moved aside: "
+                    f"{error.strerror or error}"
+                ) from error
+        log.warning("moved corrupt file %s to %s", self.path, target)
+        raise CorruptFile(self.path, target)
+
+
+class TinyFile:
+    """One TinyDB file: consistent lock-free reads, locked read-modify-write transactions."""
+
+    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
+        self.path = path
+        self._lock = FileLock(f"{path}{LOCK_SUFFIX}", timeout=lock_timeout, mode=FILE_MODE)
+        # flock does not exclude threads of one process that share this object's state.
+        self._guard = threading.RLock()
+        self._db = TinyDB(path, lock=self._lock, storage=OrjsonStorage)
+        self._storage = cast(OrjsonStorage, self._db.storage)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[TinyDB]:
+        """A snapshot view; no lock needed because files are only ever replaced whole."""
+        with self._guard:
+            self._start(writable=False)
+            try:
+                yield self._db
+            finally:
+                self._storage.end()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[TinyDB]:
+        """Lock, re-read, let the caller change tables, then write once (or not at all on error)."""
+        with self._guard, hold(self._lock, self.path):
+            self._start(writable=True)
+            try:
+                yield self._db
+                self._storage.commit()
+            finally:
+                self._storage.end()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the writers' lock without a transaction, e.g. to move the file."""
+        with self._guard, hold(self._lock, self.path):
+            yield
+
+    def _start(self, *, writable: bool) -> None:
+        # Another process may have rewritten the file since our last look: drop TinyDB's
+        # query caches and its remembered next id, or an insert could reuse an id it took.
+        for table in self._db._tables.values():
+            table.clear_cache()
+            table._next_id = None
+        self._storage.begin(writable=writable)
+
+
+@contextlib.contextmanager
+def hold(lock: FileLock, path: Path) -> Iterator[None]:
+    """Acquire a file lock, turning a timeout into a one-line StoreBusy."""
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StoreBusy(path, lock.timeout) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Replace path with payload so that a crash at any moment leaves old or new, whole."""
+    try:
+        stamp = _next_mtime_ns(path)
+        # mkstemp creates the file 0600 and in the same directory, so os.replace is atomic.
+        fd, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.utime(handle.fileno(), ns=(stamp, stamp))
+                # fsync before replace, or a crash can leave an empty file under the real name.
+                os.fsync(handle.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        fsync_dir(path.parent)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def move_file(source: Path, target: Path) -> None:
+    """Rename durably: both directories are fsynced so the move survives a power cut."""
+    try:
+        os.replace(source, target)
+        fsync_dir(target.parent)
+        if source.parent != target.parent:
+            fsync_dir(source.parent)
+    except OSError as error:
+        raise StoreError(f"cannot move {source} to {target}: {error.strerror or error}") from error
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create path (0700) if missing; an existing directory keeps its mode."""
+    try:
+        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create {path}: {error.strerror or error}") from error
+
+
+def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> None:
+    """Delete temp files left by writers killed mid-write; live ones are seconds old."""
+    cutoff = time.time() - older_than
+    with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+
+
+def _next_mtime_ns(path: Path) -> int:
+    # Kernel timestamps are coarse (a few ms), and the conversation index trusts
+    # (mtime_ns, size) to tell file versions apart: give every version a later mtime.
+    try:
+        previous = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        previous = 0
+    return max(time.time_ns(), previous + 1)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StoreError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def _parse(raw: bytes) -> Tables:
+    """TinyDB's shape: {table: {doc_id: document}}; anything else is corrupt."""
+    data = orjson.loads(raw)
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise ValueError("not a TinyDB document")
+    return data
+
+
+def _corrupt_name(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    number = 1
+    while target.exists():
+        number += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{number}")
+    return target

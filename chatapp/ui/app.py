@@ -1,0 +1,160 @@
+"""ChatApp: wiring of settings, store and backends to the screens; bindings and commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from chatapp.config import ModelConfig, Settings
+from chatapp.core.backends import BackendPool
+from chatapp.core.backends.base import BackendError
+from chatapp.store.repos import ConversationRepo
+from chatapp.store.state import UiStateRepo
+from chatapp.ui.screens.chat import ChatScreen
+from chatapp.ui.screens.model_picker import ModelPickerScreen
+
+# Typing pauses this long before the draft is written to disk.
+DRAFT_SAVE_DELAY = 0.5
+
+
+class ChatApp(App[None]):
+    TITLE = "chatapp"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "toggle_help", "Keys"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, model_name: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.model: ModelConfig = settings.model(model_name)
+        self.repo = ConversationRepo(settings.data_dir, settings.user)
+        self.pool = BackendPool(settings)
+        self.state_repo = UiStateRepo(settings.data_dir, settings.user)
+        self.state: dict[str, Any] = {}
+        self.model_ready = self.model.backend != "llama"
+        self._draft_timer = None
+
+    def on_mount(self) -> None:
+        self.state = self.state_repo.load()
+        if self.state.get("theme") in self.available_themes:
+            self.theme = self.state["theme"]
+        elif self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.push_screen(ChatScreen())
+        if self.state.get("sidebar") is False:
+            self.chat_screen.query_one("#sidebar").display = False
+        # Load the local model after the first paint: the screen shows at once.
+        self.call_after_refresh(self.prepare_model)
+
+    @property
+    def chat_screen(self) -> ChatScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen):
+                return screen
+        raise LookupError("no chat screen")
+
+    # -- models ---------------------------------------------------------------------------
+
+    def model_for(self, name: str | None) -> ModelConfig:
+        """A stored conversation's model if it is still configured, else the current one."""
+        return self.settings.models.get(name or "", self.model)
+
+    def prepare_model(self) -> None:
+        if self.model.backend == "llama":
+            self.model_ready = False
+            self.chat_screen.status.state = "loading model…"
+            self.load_model(self.model.name)
+        else:
+            self.model_ready = True
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_model(self, name: str) -> None:
+        backend = self.pool.get(name)
+        try:
+            backend.load()  # type: ignore[attr-defined]
+        except BackendError as error:
+            self.call_from_thread(self.model_failed, error)
+            return
+        self.call_from_thread(self.model_loaded)
+
+    def model_loaded(self) -> None:
+        self.model_ready = True
+        self.chat_screen.model_loaded()
+
+    def model_failed(self, error: BackendError) -> None:
+        self.chat_screen.status.state = "error"
+        self.notify(str(error), severity="error", timeout=10)
+
+    def action_pick_model(self) -> None:
+        self.push_screen(ModelPickerScreen(self.settings, self.model.name), self.switch_model)
+
+    def switch_model(self, name: str | None) -> None:
+        if name is None or name == self.model.name:
+            return
+        self.model = self.settings.model(name)
+        self.chat_screen.use_model(name)
+        self.notify(f"Next replies come from {self.model.label}")
+        self.prepare_model()
+
+    # -- remembered state -----------------------------------------------------------------
+
+    def remember(self, key: str, value: Any) -> None:
+        self.state[key] = value
+        self.save_state({key: value})
+
+    @work(thread=True, group="state")
+    def save_state(self, values: dict[str, Any]) -> None:
+        self.state_repo.save(values)
+
+    def remember_draft(self, text: str) -> None:
+        """Keep the unsent draft on disk (debounced), so even a crash does not lose it."""
+        self.state["draft"] = text
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(
+            DRAFT_SAVE_DELAY, lambda: self.save_state({"draft": self.state["draft"]})
+        )
+
+    def watch_theme(self, theme: str) -> None:
+        if self.state and self.state.get("theme") != theme:
+            self.remember("theme", theme)
+
+    # -- commands -------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, ChatScreen):
+            return
+        yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)
+        yield SystemCommand("Switch model", "Answer with another model (ctrl+o)", self.action_pick_model)
+        yield SystemCommand("Regenerate", "A new reply to the last question (ctrl+r)", screen.action_regenerate)
+        yield SystemCommand("Stop", "Stop the reply being generated (esc)", screen.action_stop)
+        yield SystemCommand("Toggle sidebar", "Show or hide the conversations (ctrl+b)", screen.action_toggle_sidebar)
+        yield SystemCommand("Search conversations", "Filter the sidebar (ctrl+f)", screen.action_search)
+        yield SystemCommand("Undo delete", "Bring back the last deleted conversation (ctrl+z)", screen.action_undo_delete)
+        yield SystemCommand("Rename conversation", "Give this conversation a title", screen.action_rename_current)
+        yield SystemCommand("Delete conversation", "Delete this conversation", screen.action_delete_current)
+        yield SystemCommand("Copy last reply", "Copy the last reply to the clipboard", screen.action_copy_last)
+        yield SystemCommand("Show keys", "All key bindings (F1)", self.action_toggle_help)
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    async def on_unmount(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ChatScreen) and screen.session is not None:
+                screen.session.stop()
+        if self.state.get("draft") is not None:
+            await asyncio.to_thread(self.state_repo.save, {"draft": self.state["draft"]})
+        await self.pool.aclose()

@@ -1,0 +1,221 @@
+"""One message of the thread: header, Markdown body, sibling switcher, details, error block."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message as TextualMessage
+from textual.reactive import reactive
+from textual.widgets import Button, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from chatapp.core.models import FinishReason, Message, Role
+
+CODE_BLOCK = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+# Model output is shown, never executed by the terminal: escape control sequences.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+
+
+def visible(text: str) -> str:
+    """Text safe to render: ESC and other control characters become visible symbols."""
+    return CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if m.group() < " " else "␡", text)
+
+
+def code_blocks(text: str) -> list[str]:
+    return [match.group(2) for match in CODE_BLOCK.finditer(text)]
+
+
+class SiblingSwitch(Horizontal):
+    """‹ 2/3 ›: which alternative of a message is shown; click the arrows to switch."""
+
+    DEFAULT_CSS = """
+    SiblingSwitch { width: auto; height: 1; }
+    SiblingSwitch > Static { width: auto; }
+    SiblingSwitch > .arrow:hover { text-style: reverse; }
+    """
+
+    def __init__(self, message_id: str, position: int, count: int) -> None:
+        super().__init__()
+        self.message_id = message_id
+        self.position = position
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        yield Static("‹", classes="arrow previous")
+        yield Static(f" {self.position}/{self.count} ", classes="count")
+        yield Static("›", classes="arrow next")
+
+    def on_click(self, event) -> None:  # noqa: ANN001
+        widget = event.widget
+        if widget is not None and widget.has_class("arrow"):
+            step = -1 if widget.has_class("previous") else 1
+            self.post_message(MessageView.SwitchSibling(self.message_id, step))
+
+
+class MessageView(Vertical, can_focus=True):
+    """A user or assistant message. Focus it for its keys (copy, edit, switch, details)."""
+
+    BINDINGS = [
+        Binding("y", "copy", "Copy"),
+        Binding("b", "copy_code", "Copy code"),
+        Binding("e", "edit", "Edit"),
+        Binding("left,[", "sibling(-1)", "Previous version"),
+        Binding("right,]", "sibling(1)", "Next version"),
+        Binding("i", "toggle_details", "Details"),
+    ]
+
+    details_visible: reactive[bool] = reactive(False)
+
+    class SwitchSibling(TextualMessage):
+        def __init__(self, message_id: str, step: int) -> None:
+            super().__init__()
+            self.message_id = message_id
+            self.step = step
+
+    class EditRequested(TextualMessage):
+        def __init__(self, message: Message) -> None:
+            super().__init__()
+            self.message = message
+
+    class RetryRequested(TextualMessage):
+        def __init__(self, message_id: str | None) -> None:
+            super().__init__()
+            self.message_id = message_id
+
+    def __init__(self, message: Message, siblings: tuple[int, int] = (1, 1)) -> None:
+        super().__init__(classes=f"-{message.role}")
+        self.message = message
+        self.siblings = siblings
+        self._stream: MarkdownStream | None = None
+        self._code_index = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="header"):
+            yield Static(self._header_text(), classes="who")
+            if self.siblings[1] > 1:
+                yield SiblingSwitch(self.message.id, *self.siblings)
+        yield Markdown(visible(self.message.content), classes="body")
+        yield Static(self._details_text(), classes="details")
+        if self.message.error:
+            yield ErrorBlock(self.message.error, self.message.id)
+
+    @property
+    def body(self) -> Markdown:
+        return self.query_one(".body", Markdown)
+
+    def _header_text(self) -> Text:
+        message = self.message
+        text = Text("You" if message.role == Role.USER else "Assistant", style="bold")
+        if message.role == Role.ASSISTANT and message.model:
+            text.append(f"  {message.model}", style="dim")
+        if message.finish_reason == FinishReason.CANCELLED:
+            text.append("  [stopped]", style="italic")
+        elif message.incomplete:
+            text.append("  [incomplete]", style="italic")
+        return text
+
+    def _details_text(self) -> Text:
+        message = self.message
+        when = datetime.datetime.fromtimestamp(message.created).strftime("%Y-%m-%d %H:%M:%S")
+        parts = [when]
+        if message.model:
+            parts.append(message.model)
+        if message.prompt_tokens is not None:
+            parts.append(f"prompt {message.prompt_tokens} tok")
+        if message.completion_tokens is not None:
+            parts.append(f"reply {message.completion_tokens} tok")
+        if message.tokens_per_second:
+            parts.append(f"{message.tokens_per_second:.1f} tok/s")
+        if message.finish_reason:
+            parts.append(f"finish: {message.finish_reason}")
+        return Text(" · ".join(parts), style="dim")
+
+    def set_siblings(self, siblings: tuple[int, int]) -> None:
+        if siblings == self.siblings:
+            return
+        self.siblings = siblings
+        for switch in self.query(SiblingSwitch):
+            switch.remove()
+        if siblings[1] > 1:
+            self.query_one(".header", Horizontal).mount(SiblingSwitch(self.message.id, *siblings))
+
+    def watch_details_visible(self, shown: bool) -> None:
+        self.set_class(shown, "-details")
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def start_stream(self) -> None:
+        self.add_class("-streaming")
+        self._stream = Markdown.get_stream(self.body)
+
+    async def write(self, text: str) -> None:
+        if self._stream is not None:
+            await self._stream.write(visible(text))
+
+    async def finish(self, message: Message) -> None:
+        """The reply is complete (or stopped): show its final text and details."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.remove_class("-streaming")
+        self.message = message
+        # Replace the streamed blocks once: fenced code can be lost on redraw after streaming.
+        await self.body.update(visible(message.content))
+        self.query_one(".who", Static).update(self._header_text())
+        self.query_one(".details", Static).update(self._details_text())
+
+    def show_error(self, error: str, retry_id: str | None) -> None:
+        for block in self.query(ErrorBlock):
+            block.remove()
+        self.mount(ErrorBlock(error, retry_id))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.message.content)
+        self.notify("Message copied to the clipboard")
+
+    def action_copy_code(self) -> None:
+        blocks = code_blocks(self.message.content)
+        if not blocks:
+            self.notify("This message has no code block", severity="warning")
+            return
+        index = self._code_index % len(blocks)
+        self._code_index += 1
+        self.app.copy_to_clipboard(blocks[index])
+        self.notify(f"Code block {index + 1}/{len(blocks)} copied to the clipboard")
+
+    def action_edit(self) -> None:
+        if self.message.role == Role.USER:
+            self.post_message(self.EditRequested(self.message))
+
+    def action_sibling(self, step: int) -> None:
+        if self.siblings[1] > 1:
+            self.post_message(self.SwitchSibling(self.message.id, step))
+
+    def action_toggle_details(self) -> None:
+        self.details_visible = not self.details_visible
+
+
+class ErrorBlock(Horizontal):
+    """What went wrong with a reply, in one line, and a Retry button."""
+
+    def __init__(self, error: str, retry_id: str | None) -> None:
+        super().__init__(classes="error-block")
+        self.error = error
+        self.retry_id = retry_id
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"⚠ {self.error}"), classes="error-text")
+        yield Button("Retry", variant="warning", compact=True, classes="retry")
+
+    @on(Button.Pressed, ".retry")
+    def retry(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(MessageView.RetryRequested(self.retry_id))
