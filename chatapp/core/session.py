@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -51,8 +50,10 @@ def plain_title(text: str) -> str:
 
 
 class Reply:
-    """One assistant reply being generated. Iterate it for text pieces, then read
-    ``message``, ``usage`` and ``error``; ``stop()`` ends it early and keeps the text."""
+    """One assistant reply being generated. Iterate it for text pieces (generation starts
+    with the iteration and goes on if the loop breaks), then read ``message``, ``usage``
+    and ``error``; ``stop()`` ends it early and keeps the text. A failure is raised at
+    the end of the iteration and kept in ``error``."""
 
     def __init__(
         self,
@@ -72,6 +73,8 @@ class Reply:
         self.started = time.perf_counter()
         self._parts: list[str] = []
         self._pump: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._ended = False
         self._stop_requested = False
         self._stored = False
         self._last_save = 0.0
@@ -91,21 +94,32 @@ class Reply:
         if self._pump is not None and not self._pump.done():
             self._pump.cancel()
 
-    async def __aiter__(self) -> AsyncIterator[str]:
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        self._pump = asyncio.create_task(self._run(queue))
+    def __aiter__(self) -> Reply:
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run(self._queue))
+        return self
+
+    async def __anext__(self) -> str:
+        if self._ended:
+            raise StopAsyncIteration
         try:
-            while (item := await queue.get()) is not _END:
-                yield item  # type: ignore[misc]
-        finally:
-            if not self._pump.done():
-                self.stop()
-            await asyncio.shield(self._pump)
-        if self.error is not None:
-            raise self.error
+            item = await self._queue.get()
+        except asyncio.CancelledError:
+            # The consumer was cancelled (Ctrl-C, screen closed): stop generating and
+            # let the partial reply be saved before the cancellation goes on.
+            self.stop()
+            if self._pump is not None:
+                await asyncio.shield(self._pump)
+            raise
+        if item is _END:
+            self._ended = True
+            if self.error is not None:
+                raise self.error
+            raise StopAsyncIteration
+        return item  # type: ignore[return-value]
 
     async def wait(self) -> Message:
-        """Consume the whole reply (no display) and return the stored message."""
+        """Consume the rest of the reply (no display) and return the stored message."""
         async for _ in self:
             pass
         return self.message
@@ -205,6 +219,8 @@ class ChatSession:
         self.reply: Reply | None = None
         # A conversation is written to disk with its first message, not before.
         self.repo_is_new = messages is None
+        # Set when the model or settings change; saved with the next question.
+        self._settings_changed = False
 
     @classmethod
     def new(
@@ -267,6 +283,7 @@ class ChatSession:
         self.backend = backend
         self.model = model
         self.conversation.model = model.name
+        self._settings_changed = True
 
     # -- generating ---------------------------------------------------------------------
 
@@ -338,16 +355,19 @@ class ChatSession:
         if self.repo_is_new:
             self.repo.create(self.conversation)
             self.repo_is_new = False
+        if question is not None and not self._settings_changed:
+            self.repo.append_message(question, make_active=True)
+            return
         if question is not None:
             self.repo.append_message(question)
         self.repo.save_conversation(self.conversation)
+        self._settings_changed = False
 
     def persist_reply(self, message: Message, first: bool) -> None:
         if self.repo is None:
             return
         if first:
-            self.repo.append_message(message)
-            self.repo.set_active_leaf(self.conversation.id, message.id)
+            self.repo.append_message(message, make_active=True)
         else:
             self.repo.update_message(message)
 

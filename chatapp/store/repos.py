@@ -103,9 +103,10 @@ class ConversationRepo:
             fields["updated"] = max(fields["updated"], stored["updated"])
             db.table(CONVERSATION_TABLE).update(fields, doc_ids=[RECORD_ID])
 
-    def append_message(self, message: Message) -> None:
-        """Add a message to its conversation; an id already stored is replaced, not doubled."""
-        self._put_message(message)
+    def append_message(self, message: Message, *, make_active: bool = False) -> None:
+        """Add a message to its conversation; an id already stored is replaced, not doubled.
+        make_active also makes it the branch tip, in the same write (one fsync, not two)."""
+        self._put_message(message, make_active=make_active)
 
     def update_message(self, message: Message) -> None:
         """Upsert by id: a streaming reply is saved like this about once a second."""
@@ -204,12 +205,14 @@ class ConversationRepo:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _put_message(self, message: Message) -> None:
+    def _put_message(self, message: Message, *, make_active: bool = False) -> None:
         with self._editing(message.conversation_id) as db:
             stored = _record(db, message.conversation_id)
             db.table(MESSAGES_TABLE).upsert(message.to_dict(), where("id") == message.id)
-            updated = max(time.time(), stored["updated"])
-            db.table(CONVERSATION_TABLE).update({"updated": updated}, doc_ids=[RECORD_ID])
+            changes: dict[str, object] = {"updated": max(time.time(), stored["updated"])}
+            if make_active:
+                changes["active_leaf"] = message.id
+            db.table(CONVERSATION_TABLE).update(changes, doc_ids=[RECORD_ID])
 
     @contextlib.contextmanager
     def _editing(self, conversation_id: str) -> Iterator[TinyDB]:

@@ -31,6 +31,7 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 TEMP_SUFFIX = ".tmp"
 LOCK_SUFFIX = ".lock"
+LOCK_POLL_INTERVAL = 0.002
 
 Tables = dict[str, dict[str, Any]]
 
@@ -120,7 +121,7 @@ class TinyFile:
     def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
         self.path = path
         self._lock = FileLock(f"{path}{LOCK_SUFFIX}", timeout=lock_timeout, mode=FILE_MODE)
-        # flock does not exclude threads of one process that share this object's state.
+        # The TinyDB object and its snapshot are shared by this process's threads: one at a time.
         self._guard = threading.RLock()
         self._db = TinyDB(path, lock=self._lock, storage=OrjsonStorage)
         self._storage = cast(OrjsonStorage, self._db.storage)
@@ -168,7 +169,8 @@ class TinyFile:
 def hold(lock: FileLock, path: Path) -> Iterator[None]:
     """Acquire a file lock, turning a timeout into a one-line StoreBusy."""
     try:
-        lock.acquire()
+        # filelock polls; its default 50 ms would let a busy writer starve a waiting one.
+        lock.acquire(poll_interval=LOCK_POLL_INTERVAL)
     except Timeout:
         raise StoreBusy(path, lock.timeout) from None
     try:

@@ -62,14 +62,30 @@ def request_timeout(config: ModelConfig) -> httpx.Timeout:
     return httpx.Timeout(config.timeout, connect=min(CONNECT_TIMEOUT, config.timeout))
 
 
-def make_client(config: ModelConfig) -> httpx.AsyncClient:
-    """One client per backend, so replies reuse the kept-alive connection."""
-    return httpx.AsyncClient(timeout=request_timeout(config))
+def make_client(config: ModelConfig | None = None) -> httpx.AsyncClient:
+    """The client the HTTP backends share, so replies reuse kept-alive connections.
+
+    The backends pass each model's own timeouts with every request; the client's
+    defaults only cover a request that does not.
+    """
+    timeout = request_timeout(config) if config else httpx.Timeout(60.0, connect=CONNECT_TIMEOUT)
+    return httpx.AsyncClient(timeout=timeout)
+
+
+def api_key(config: ModelConfig) -> str:
+    """The key without the stray newline a key file or .env line often leaves on it."""
+    return config.api_key.get_secret_value().strip() if config.api_key else ""
 
 
 def auth_headers(config: ModelConfig) -> dict[str, str]:
-    secret = config.api_key.get_secret_value() if config.api_key else ""
-    return {"Authorization": f"Bearer {secret}"} if secret else {}
+    secret = api_key(config)
+    if not secret:
+        return {}
+    # httpx would fail on a non-ASCII header with an error that is no BackendError.
+    if not secret.isascii():
+        where = config.api_key_env or "the configured key"
+        raise BackendError(f"the API key in {where} has characters an HTTP header cannot carry")
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def display_url(url: str) -> str:
@@ -99,7 +115,7 @@ class ServerRef:
             key_env=config.api_key_env,
             read_timeout=timeout.read,
             connect_timeout=timeout.connect,
-            secret=config.api_key.get_secret_value() if config.api_key else None,
+            secret=api_key(config) or None,
         )
 
     def scrub(self, text: str) -> str:

