@@ -70,7 +70,9 @@ async def main() -> dict[str, object]:
     ratio = ttft20 / ttft2
     print(f"prompt at turn {TURNS}: {tokens20} tokens")
     print(f"TTFT turn 2:  median {ttft2 * 1000:.1f} ms  {[round(t * 1000, 1) for t in turn2]}")
-    print(f"TTFT turn {TURNS}: median {ttft20 * 1000:.1f} ms  {[round(t * 1000, 1) for t in turn20]}")
+    print(
+        f"TTFT turn {TURNS}: median {ttft20 * 1000:.1f} ms  {[round(t * 1000, 1) for t in turn20]}"
+    )
     print(f"ratio turn {TURNS} / turn 2: {ratio:.2f} (target <= {TARGET})")
     return {
         "bench": "multiturn",

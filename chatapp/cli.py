@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -53,7 +53,7 @@ def repo_for(settings: Settings) -> ConversationRepo:
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to start with.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to start with.")] = None,
 ) -> None:
     """With no command, open the chat TUI."""
     if ctx.invoked_subcommand is not None:
@@ -87,17 +87,36 @@ def read_question(question: str | None) -> str:
     return text
 
 
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object with text and usage.")
+]
+QuestionArgument = Annotated[
+    str | None, typer.Argument(help="The question; piped stdin is appended.")
+]
+SystemOption = Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")]
+ContinueOption = Annotated[
+    bool, typer.Option("--continue", "-c", help="Continue the last conversation.")
+]
+ConversationOption = Annotated[
+    str | None, typer.Option("--conversation", help="Conversation id (default: a new one).")
+]
+TemperatureOption = Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.")]
+MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Longest reply, in tokens.")]
+NoSaveOption = Annotated[bool, typer.Option("--no-save", help="Do not store the conversation.")]
+
+
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="The question; piped stdin is appended.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Configured model name.")] = None,
-    system: Annotated[Optional[str], typer.Option("--system", "-s", help="System prompt.")] = None,
-    continue_: Annotated[bool, typer.Option("--continue", "-c", help="Continue the last conversation.")] = False,
-    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Continue this conversation.")] = None,
-    temperature: Annotated[Optional[float], typer.Option(min=0.0, help="Sampling temperature.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Longest reply, in tokens.")] = None,
-    no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the conversation.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with text and usage.")] = False,
+    question: QuestionArgument = None,
+    model: ModelOption = None,
+    system: SystemOption = None,
+    continue_: ContinueOption = False,
+    conversation: ConversationOption = None,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    no_save: NoSaveOption = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Ask a question and stream the answer to stdout."""
     settings = settings_or_exit()
@@ -120,9 +139,11 @@ def ask(
 
 @app.command()
 def regenerate(
-    conversation: Annotated[Optional[str], typer.Option("--conversation", help="Conversation id (default: the last).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Configured model name.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with text and usage.")] = False,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Conversation id (default: the last).")
+    ] = None,
+    model: ModelOption = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Stream a new reply to the last question of a conversation (kept beside the old one)."""
     settings = settings_or_exit()
@@ -265,14 +286,16 @@ def models() -> None:
         typer.echo(f"{mark} {name:<16} {model.backend:<7} {results[name]}")
     typer.echo(
         "\nThe embedded SmolLM2-135M is tiny. For better answers add a [models.NAME] table to "
-        f"{settings.config_path} with backend = \"llama\" and path = a bigger GGUF, or "
-        "backend = \"openai\"/\"ollama\" with base_url = your server."
+        f'{settings.config_path} with backend = "llama" and path = a bigger GGUF, or '
+        'backend = "openai"/"ollama" with base_url = your server.'
     )
 
 
 @app.command()
 def history(
-    search: Annotated[Optional[str], typer.Option("--search", "-s", help="Only conversations containing this text.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Only conversations containing this text.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
 ) -> None:
     """List stored conversations, newest first."""
@@ -336,4 +359,3 @@ def config_show() -> None:
 
 def main() -> None:
     app()
-

@@ -18,9 +18,7 @@ EMBEDDED_MODEL = "smollm2"
 
 # Measured with bench/embedded_quality.py: SmolLM2-135M stays on topic and answers in the
 # question's language with a short English instruction and cool sampling.
-EMBEDDED_SYSTEM_PROMPT = (
-    "You are a helpful assistant. Answer in English, briefly and accurately."
-)
+EMBEDDED_SYSTEM_PROMPT = "You are a helpful assistant. Answer in English, briefly and accurately."
 
 
 class ConfigError(Exception):
@@ -122,9 +120,7 @@ def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def load_settings(
-    path: Path | None = None, env: Mapping[str, str] = os.environ
-) -> Settings:
+def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
     """Read config.toml (a missing file means defaults) and resolve API keys from env."""
     path = path or default_config_path(env)
     text = ""

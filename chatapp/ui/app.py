@@ -134,15 +134,35 @@ class ChatApp(App[None]):
         if not isinstance(screen, ChatScreen):
             return
         yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)
-        yield SystemCommand("Switch model", "Answer with another model (ctrl+o)", self.action_pick_model)
-        yield SystemCommand("Regenerate", "A new reply to the last question (ctrl+r)", screen.action_regenerate)
+        yield SystemCommand(
+            "Switch model", "Answer with another model (ctrl+o)", self.action_pick_model
+        )
+        yield SystemCommand(
+            "Regenerate", "A new reply to the last question (ctrl+r)", screen.action_regenerate
+        )
         yield SystemCommand("Stop", "Stop the reply being generated (esc)", screen.action_stop)
-        yield SystemCommand("Toggle sidebar", "Show or hide the conversations (ctrl+b)", screen.action_toggle_sidebar)
-        yield SystemCommand("Search conversations", "Filter the sidebar (ctrl+f)", screen.action_search)
-        yield SystemCommand("Undo delete", "Bring back the last deleted conversation (ctrl+z)", screen.action_undo_delete)
-        yield SystemCommand("Rename conversation", "Give this conversation a title", screen.action_rename_current)
-        yield SystemCommand("Delete conversation", "Delete this conversation", screen.action_delete_current)
-        yield SystemCommand("Copy last reply", "Copy the last reply to the clipboard", screen.action_copy_last)
+        yield SystemCommand(
+            "Toggle sidebar",
+            "Show or hide the conversations (ctrl+b)",
+            screen.action_toggle_sidebar,
+        )
+        yield SystemCommand(
+            "Search conversations", "Filter the sidebar (ctrl+f)", screen.action_search
+        )
+        yield SystemCommand(
+            "Undo delete",
+            "Bring back the last deleted conversation (ctrl+z)",
+            screen.action_undo_delete,
+        )
+        yield SystemCommand(
+            "Rename conversation", "Give this conversation a title", screen.action_rename_current
+        )
+        yield SystemCommand(
+            "Delete conversation", "Delete this conversation", screen.action_delete_current
+        )
+        yield SystemCommand(
+            "Copy last reply", "Copy the last reply to the clipboard", screen.action_copy_last
+        )
         yield SystemCommand("Show keys", "All key bindings (F1)", self.action_toggle_help)
 
     def action_toggle_help(self) -> None:

@@ -30,7 +30,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return values
 
 
-def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CHATAPP, *args], env=env, input=stdin if stdin is not None else "",
         capture_output=True, text=True, timeout=120,

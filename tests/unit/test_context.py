@@ -23,7 +23,13 @@ def turns(count: int, size: int = 400) -> list[Message]:
 def test_everything_fits_in_a_roomy_window() -> None:
     prompt = build_prompt(turns(4), system="Be brief.", n_ctx=8192, max_tokens=512)
     assert prompt.dropped == 0
-    assert [m["role"] for m in prompt.messages] == ["system", "user", "assistant", "user", "assistant"]
+    assert [m["role"] for m in prompt.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
     assert prompt.messages[0]["content"] == "Be brief."
     assert not prompt.exact
 

@@ -101,7 +101,9 @@ async def test_partial_reply_is_saved_while_it_streams(repo, backend, monkeypatc
 async def test_regenerate_adds_a_sibling_and_switching_follows_it(repo, backend) -> None:
     session = new_session(repo, backend)
     first = await session.send("Give me a fruit name.", SHORT).wait()
-    second = await session.regenerate(GenerationParams(max_tokens=24, temperature=0.9, seed=7)).wait()
+    second = await session.regenerate(
+        GenerationParams(max_tokens=24, temperature=0.9, seed=7)
+    ).wait()
     assert second.parent_id == first.parent_id and second.id != first.id
     assert session.sibling_position(second.id) == (2, 2)
     assert session.thread[-1].id == second.id
@@ -143,7 +145,9 @@ async def test_old_turns_are_dropped_to_fit_a_small_window(tmp_path) -> None:
     backend = LlamaBackend(model)
     session = ChatSession.new(None, backend, model, user="tester")
     for number in range(4):
-        await session.send(f"Fact {number}: " + "blue " * 40, GenerationParams(max_tokens=16)).wait()
+        await session.send(
+            f"Fact {number}: " + "blue " * 40, GenerationParams(max_tokens=16)
+        ).wait()
     reply = session.send("Which facts did I tell you?", GenerationParams(max_tokens=16))
     await reply.wait()
     assert reply.prompt.dropped > 0

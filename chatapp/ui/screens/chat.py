@@ -120,7 +120,9 @@ class ChatScreen(Screen[None]):
     async def open_conversation(self, conversation_id: str) -> None:
         app = self.chat_app
         if self.session is not None and self.session.generating:
-            self.notify("A reply is still streaming: press Esc to stop it first", severity="warning")
+            self.notify(
+                "A reply is still streaming: press Esc to stop it first", severity="warning"
+            )
             return
         try:
             conversation, messages = await asyncio.to_thread(app.repo.load, conversation_id)
@@ -128,7 +130,9 @@ class ChatScreen(Screen[None]):
             self.notify(str(error), severity="error")
             return
         model = app.model_for(conversation.model)
-        self.session = ChatSession(app.repo, app.pool.get(model.name), model, conversation, messages)
+        self.session = ChatSession(
+            app.repo, app.pool.get(model.name), model, conversation, messages
+        )
         self.set_model_status(model.name, model.n_ctx)
         self.query_one(ConversationList).current_id = conversation_id
         await self.render_thread()
@@ -191,8 +195,11 @@ class ChatScreen(Screen[None]):
 
     def action_copy_last(self) -> None:
         last = next(
-            (v for v in reversed(list(self.thread_view.query(MessageView)))
-             if v.message.role == Role.ASSISTANT),
+            (
+                v
+                for v in reversed(list(self.thread_view.query(MessageView)))
+                if v.message.role == Role.ASSISTANT
+            ),
             None,
         )
         if last is None:
@@ -368,7 +375,7 @@ class ChatScreen(Screen[None]):
             return
         for view in list(self.thread_view.query(MessageView))[-2:]:
             if view.message.id in self.session.tree:
-                view.set_siblings(self.session.sibling_position(view.message.id))
+                view.set_versions(self.session.sibling_position(view.message.id))
 
     @work(group="title")
     async def maybe_title(self, reply: Reply) -> None:

@@ -173,6 +173,10 @@ class ConversationList(Widget):
         if (conversation_id := self.highlighted_id) is not None:
             self.post_message(self.RenameRequested(self, conversation_id))
 
+    def focus_filter(self) -> None:
+        """Put the cursor in the search box, e.g. for a screen's ctrl+f."""
+        self.query_one(Input).focus()
+
     def action_focus_list(self) -> None:
         self.query_one(OptionList).focus()
 

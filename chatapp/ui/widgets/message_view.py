@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 import re
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.widgets import Button, Markdown, Static
@@ -88,18 +88,18 @@ class MessageView(Vertical, can_focus=True):
             super().__init__()
             self.message_id = message_id
 
-    def __init__(self, message: Message, siblings: tuple[int, int] = (1, 1)) -> None:
+    def __init__(self, message: Message, versions: tuple[int, int] = (1, 1)) -> None:
         super().__init__(classes=f"-{message.role}")
         self.message = message
-        self.siblings = siblings
+        self.versions = versions
         self._stream: MarkdownStream | None = None
         self._code_index = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="header"):
             yield Static(self._header_text(), classes="who")
-            if self.siblings[1] > 1:
-                yield SiblingSwitch(self.message.id, *self.siblings)
+            if self.versions[1] > 1:
+                yield SiblingSwitch(self.message.id, *self.versions)
         yield Markdown(visible(self.message.content), classes="body")
         yield Static(self._details_text(), classes="details")
         if self.message.error:
@@ -109,18 +109,20 @@ class MessageView(Vertical, can_focus=True):
     def body(self) -> Markdown:
         return self.query_one(".body", Markdown)
 
-    def _header_text(self) -> Text:
+    def _header_text(self) -> Content:
         message = self.message
-        text = Text("You" if message.role == Role.USER else "Assistant", style="bold")
+        parts: list[str | tuple[str, str]] = [
+            ("You" if message.role == Role.USER else "Assistant", "bold")
+        ]
         if message.role == Role.ASSISTANT and message.model:
-            text.append(f"  {message.model}", style="dim")
+            parts.append((f"  {message.model}", "dim"))
         if message.finish_reason == FinishReason.CANCELLED:
-            text.append("  [stopped]", style="italic")
+            parts.append(("  [stopped]", "italic"))
         elif message.incomplete:
-            text.append("  [incomplete]", style="italic")
-        return text
+            parts.append(("  [incomplete]", "italic"))
+        return Content.assemble(*parts)
 
-    def _details_text(self) -> Text:
+    def _details_text(self) -> Content:
         message = self.message
         when = datetime.datetime.fromtimestamp(message.created).strftime("%Y-%m-%d %H:%M:%S")
         parts = [when]
@@ -134,16 +136,16 @@ class MessageView(Vertical, can_focus=True):
             parts.append(f"{message.tokens_per_second:.1f} tok/s")
         if message.finish_reason:
             parts.append(f"finish: {message.finish_reason}")
-        return Text(" · ".join(parts), style="dim")
+        return Content.styled(" · ".join(parts), "dim")
 
-    def set_siblings(self, siblings: tuple[int, int]) -> None:
-        if siblings == self.siblings:
+    def set_versions(self, versions: tuple[int, int]) -> None:
+        if versions == self.versions:
             return
-        self.siblings = siblings
+        self.versions = versions
         for switch in self.query(SiblingSwitch):
             switch.remove()
-        if siblings[1] > 1:
-            self.query_one(".header", Horizontal).mount(SiblingSwitch(self.message.id, *siblings))
+        if versions[1] > 1:
+            self.query_one(".header", Horizontal).mount(SiblingSwitch(self.message.id, *versions))
 
     def watch_details_visible(self, shown: bool) -> None:
         self.set_class(shown, "-details")
@@ -196,7 +198,7 @@ class MessageView(Vertical, can_focus=True):
             self.post_message(self.EditRequested(self.message))
 
     def action_sibling(self, step: int) -> None:
-        if self.siblings[1] > 1:
+        if self.versions[1] > 1:
             self.post_message(self.SwitchSibling(self.message.id, step))
 
     def action_toggle_details(self) -> None:
@@ -212,7 +214,7 @@ class ErrorBlock(Horizontal):
         self.retry_id = retry_id
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"⚠ {self.error}"), classes="error-text")
+        yield Static(Content(f"⚠ {self.error}"), classes="error-text")
         yield Button("Retry", variant="warning", compact=True, classes="retry")
 
     @on(Button.Pressed, ".retry")

@@ -22,6 +22,8 @@ class StatusBar(Widget):
         padding: 0 1;
         background: $panel;
         color: $text-muted;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         &.-warning {
             color: $text-warning;
             background: $warning-muted;
@@ -57,12 +59,12 @@ class StatusBar(Widget):
         parts = [part for part in (self.model, self.user) if part]
         if self.context_total > 0:
             parts.append(f"ctx {self.context_used:,}/{self.context_total:,}")
-        if self.tokens_per_second is not None:
-            parts.append(f"{self.tokens_per_second:.1f} tok/s")
-        parts.append(self.state)
         if self.context_nearly_full:
             parts.append("context nearly full")
         if self.dropped > 0:
             noun = "message" if self.dropped == 1 else "messages"
             parts.append(f"{self.dropped:,} old {noun} left out")
+        if self.tokens_per_second is not None:
+            parts.append(f"{self.tokens_per_second:.1f} tok/s")
+        parts.append(self.state)
         return parts
