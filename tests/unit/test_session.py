@@ -82,12 +82,12 @@ async def test_stop_keeps_the_partial_reply(repo, backend) -> None:
 async def test_partial_reply_is_saved_while_it_streams(repo, backend, monkeypatch) -> None:
     monkeypatch.setattr("chatapp.core.session.SAVE_INTERVAL", 0.0)
     session = new_session(repo, backend)
-    reply = session.send("Count from one to fifty in words.", LONG)
+    reply = session.send("Write a long story about a dragon.", LONG)
     seen_partial = False
     count = 0
     async for _ in reply:
         count += 1
-        if count == 20:
+        if count == 10:
             await asyncio.sleep(0.2)  # let the background save land
             _, messages = repo.load(session.conversation.id)
             partial = messages[-1]
