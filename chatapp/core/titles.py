@@ -8,30 +8,44 @@ import re
 from chatapp.core.backends.base import Backend, BackendError, ChatMessage, GenerationParams
 from chatapp.core.session import TITLE_LENGTH, plain_title
 
+# Of the prompts tried on SmolLM2-135M, this one gave the most usable titles; small models
+# still often answer the question instead, which clean_title() rejects.
 TITLE_PROMPT = (
-    "Write a title of at most six words for this conversation. "
-    "Reply with the title only, no quotes.\n\nUser: {question}\n\nAssistant: {answer}"
+    "Give a short title (3 to 6 words) for a chat that starts with this question:"
+    "\n\n{question}\n\nTitle:"
 )
+MAX_WORDS = 6
 TITLE_PARAMS = GenerationParams(max_tokens=16, temperature=0.0)
 TITLE_TIMEOUT = 10.0
 
 
-def clean_title(raw: str) -> str | None:
-    """The model's first line, unquoted and unlabelled, or None if it is unusable."""
+def clean_title(raw: str, question: str) -> str | None:
+    """The model's title if it looks like one: a few words, about the question."""
     line = next((part.strip() for part in raw.splitlines() if part.strip()), "")
-    line = re.sub(r"^(title\s*:\s*)", "", line, flags=re.IGNORECASE)
+    line = re.sub(r"^title\s*:\s*", "", line, flags=re.IGNORECASE)
+    head, colon, _ = line.partition(":")
+    if colon and len(head.split()) >= 2:
+        line = head
     line = line.strip(" \"'`*#.").strip()
-    if not line or len(line) > TITLE_LENGTH * 2:
+    words = line.split()
+    if not 1 <= len(words) <= MAX_WORDS or not _shares_a_word(line, question):
         return None
     return line if len(line) <= TITLE_LENGTH else plain_title(line)
 
 
-async def generate_title(backend: Backend, question: str, answer: str) -> str:
+def _shares_a_word(title: str, question: str) -> bool:
+    def content_words(text: str) -> set[str]:
+        return {w for w in re.findall(r"\w+", text.casefold()) if len(w) >= 3}
+
+    return bool(content_words(title) & content_words(question))
+
+
+async def generate_title(backend: Backend, question: str) -> str:
     """Ask the model for a title; fall back to the question's first line."""
     prompt: list[ChatMessage] = [
         {
             "role": "user",
-            "content": TITLE_PROMPT.format(question=question[:1000], answer=answer[:1000]),
+            "content": TITLE_PROMPT.format(question=question[:1000]),
         }
     ]
     parts: list[str] = []
@@ -44,4 +58,4 @@ async def generate_title(backend: Backend, question: str, answer: str) -> str:
         await asyncio.wait_for(collect(), TITLE_TIMEOUT)
     except (BackendError, TimeoutError):
         return plain_title(question)
-    return clean_title("".join(parts)) or plain_title(question)
+    return clean_title("".join(parts), question) or plain_title(question)

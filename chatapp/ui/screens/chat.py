@@ -388,7 +388,7 @@ class ChatScreen(Screen[None]):
         question = session.tree.get(reply.message.parent_id or "")
         if session.conversation.title != plain_title(question.content):
             return
-        title = await generate_title(session.backend, question.content, reply.message.content)
+        title = await generate_title(session.backend, question.content)
         session.conversation.title = title
         await asyncio.to_thread(session.save_conversation)
         self.refresh_sidebar()

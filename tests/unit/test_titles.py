@@ -1,0 +1,42 @@
+"""Conversation titles: the model's when it gives a real title, else the first line."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatapp.config import embedded_model
+from chatapp.core.backends.llama_local import LlamaBackend
+from chatapp.core.session import plain_title
+from chatapp.core.titles import clean_title, generate_title
+
+
+@pytest.mark.parametrize(
+    ("raw", "question", "title"),
+    [
+        (
+            "Reverse a list in Python: [x]",
+            "How do I reverse a list in Python?",
+            "Reverse a list in Python",
+        ),
+        ('Title: "French capital facts"', "What is the capital of France?", "French capital facts"),
+        ("Hi there, welcome to my little corner of the world.", "Hi there", None),
+        ("Paris", "What is the capital of France?", None),
+        ("", "anything", None),
+    ],
+)
+def test_only_title_like_answers_about_the_question_are_kept(raw, question, title) -> None:
+    assert clean_title(raw, question) == title
+
+
+def test_plain_title_is_the_first_line_shortened_on_a_word() -> None:
+    assert plain_title("\n  Fix the build\nmore text") == "Fix the build"
+    long = plain_title("word " * 30)
+    assert long.endswith("…") and len(long) <= 49
+
+
+async def test_the_embedded_model_names_a_conversation() -> None:
+    backend = LlamaBackend(embedded_model())
+    question = "How do I reverse a list in Python?"
+    title = await generate_title(backend, question)
+    assert title and "\n" not in title and len(title) <= 49
+    assert title == plain_title(question) or clean_title(title, question) == title
