@@ -1,0 +1,81 @@
+"""Every backend failure through a ChatSession: one clear line, and nothing typed is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatapp.core.backends import make_backend
+from chatapp.core.backends.base import BackendError, GenerationParams
+from chatapp.core.models import FinishReason, Role
+from chatapp.core.session import ChatSession
+from chatapp.store.repos import ConversationRepo
+from tests.fixtures.servers import FAULT_TOKENS, SECRET_KEY, closed_port_url
+
+QUESTION = "Will my question survive this?"
+PARTIAL = "".join(FAULT_TOKENS)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ConversationRepo:
+    return ConversationRepo(tmp_path / "data", "tester")
+
+
+async def ask(repo: ConversationRepo, config) -> tuple[ChatSession, BackendError]:
+    backend = make_backend(config)
+    session = ChatSession.new(repo, backend, config, user="tester")
+    reply = session.send(QUESTION, GenerationParams(max_tokens=16))
+    try:
+        with pytest.raises(BackendError) as caught:
+            await reply.wait()
+    finally:
+        await backend.aclose()
+    assert reply.error is caught.value
+    return session, caught.value
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("unauthorized", "rejected the API key"),
+        ("model-not-found", "not found"),
+        ("rate-limited", "retry in 7 s"),
+        ("server-error", "server error 500"),
+        ("stall", "timed out"),
+        ("malformed", "malformed response"),
+        ("context-llamacpp", "too long: 9412 tokens for a context window of 8192"),
+    ],
+)
+async def test_a_failure_before_any_text_keeps_the_question(repo, fault_server, fault, words):
+    session, error = await ask(repo, fault_server.config(fault))
+    message = str(error)
+    assert words in message and "\n" not in message and SECRET_KEY not in message
+    _, stored = repo.load(session.conversation.id)
+    assert [(m.role, m.content) for m in stored] == [(Role.USER, QUESTION)]
+    assert session.thread[-1].content == QUESTION  # Retry answers this question again
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"), [("drop", "incomplete"), ("stall-midway", "no data for 1 s")]
+)
+async def test_a_failure_midway_keeps_what_arrived_marked_incomplete(
+    repo, fault_server, fault, words
+):
+    session, error = await ask(repo, fault_server.config(fault))
+    assert words in str(error)
+    _, stored = repo.load(session.conversation.id)
+    question, partial = stored
+    assert question.content == QUESTION
+    assert partial.role == Role.ASSISTANT and partial.content == PARTIAL
+    assert partial.incomplete and partial.finish_reason == FinishReason.ERROR
+    assert partial.error == str(error)
+
+
+async def test_cannot_connect_names_the_url(repo, fault_server) -> None:
+    url = closed_port_url()
+    config = fault_server.config("ok", base_url=url)
+    session, error = await ask(repo, config)
+    assert "cannot connect to" in str(error) and "127.0.0.1" in str(error)
+    _, stored = repo.load(session.conversation.id)
+    assert [m.content for m in stored] == [QUESTION]
