@@ -48,6 +48,7 @@ class Run:
     ttft: float  # seconds from sending the request to the first text
     tokens: int  # text chunks received
     seconds: float  # from the first text to the last
+    cpu: float  # this process's CPU seconds for the whole reply: the client's real cost
 
     @property
     def tokens_per_second(self) -> float:
@@ -59,6 +60,7 @@ class Clock:
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.first: float | None = None
         self.last = self.started
         self.tokens = 0
@@ -71,7 +73,8 @@ class Clock:
     def run(self) -> Run:
         if self.first is None:
             raise RuntimeError("the server sent no text")
-        return Run(self.first - self.started, self.tokens, self.last - self.first)
+        cpu = time.process_time() - self.cpu_started
+        return Run(self.first - self.started, self.tokens, self.last - self.first, cpu)
 
 
 async def through_backend(backend: OpenAIBackend, params: GenerationParams) -> Run:
@@ -165,8 +168,10 @@ def report(runs: dict[str, list[Run]]) -> dict[str, object]:
         print(
             f"{name:8} TTFT median {statistics.median(r.ttft for r in rs) * 1000:7.1f} ms   "
             f"{statistics.median(r.tokens_per_second for r in rs):6.1f} tok/s   "
-            f"tokens {sorted({r.tokens for r in rs})}   "
-            f"TTFTs {[round(r.ttft * 1000, 1) for r in rs]}"
+            f"client CPU {statistics.median(r.cpu for r in rs) * 1000:6.1f} ms/reply   "
+            f"tokens {sorted({r.tokens for r in rs})}\n"
+            f"         TTFTs ms {[round(r.ttft * 1000, 1) for r in rs]}\n"
+            f"         tok/s    {[round(r.tokens_per_second, 1) for r in rs]}"
         )
     # Compare each backend run with the bare run beside it, then take the median: on a
     # shared 2-core machine the load drifts, and neighbours in time see the same load.
@@ -195,6 +200,7 @@ def main() -> None:
     args = parser.parse_args()
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0, seed=SEED)
     port = free_port()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         server = start_server(bundled_gguf(), port, Path(folder) / "server.log")
         try:
@@ -205,6 +211,8 @@ def main() -> None:
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+    # Other work on the machine swings llama.cpp's speed far more than any client does.
+    print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print(json.dumps(report(runs)))
 
 
