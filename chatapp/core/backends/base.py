@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
@@ -78,8 +78,9 @@ class Backend(Protocol):
     name: str
     n_ctx: int
 
-    def stream(self, messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[Chunk]:
-        ...
+    def stream(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[Chunk, None]: ...
 
     async def list_models(self) -> list[ModelInfo]:
         ...
@@ -143,7 +144,7 @@ class StreamDropped(BackendError):
     def __init__(self, partial: str = "", reason: str = "") -> None:
         self.partial = partial
         extra = f" ({reason})" if reason else ""
-        super().__init__(f"the connection dropped midway; the reply is incomplete{extra}")
+        super().__init__(f"the reply stopped midway and is incomplete{extra}")
 
 
 class MalformedResponse(BackendError):

@@ -4,6 +4,7 @@ the BackendError family with one-line messages that never carry the API key."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import json
 import math
@@ -23,7 +24,9 @@ from chatapp.core.backends.base import (
     BackendError,
     BackendTimeout,
     CannotConnect,
+    ChatMessage,
     ContextOverflow,
+    MalformedResponse,
     ModelNotFound,
     RateLimited,
     ServerError,
@@ -328,3 +331,45 @@ def _one_line(text: str) -> str:
 
 def _reason(error: Exception) -> str:
     return _ERRNO_PREFIX.sub("", _one_line(str(error))) or type(error).__name__
+
+
+class HTTPBackend:
+    """What the OpenAI-compatible and Ollama backends share: config, the (maybe shared)
+    client, and fetching the server's model list."""
+
+    kind = "http"
+
+    def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
+        if not config.base_url:
+            raise ValueError(f"an {self.kind} backend needs base_url")
+        self.name = config.name
+        self.n_ctx = config.n_ctx
+        self._config = config
+        self._owns_client = client is None
+        self._client = client or make_client(config)
+
+    def count_tokens(self, messages: list[ChatMessage]) -> int | None:
+        return None
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _server_ref(self) -> ServerRef:
+        return ServerRef.from_config(self._config, self._config.base_url or "")
+
+    async def _model_list(self, url: str, key: str) -> list[dict[str, Any]]:
+        """The entries under `key` of the JSON a model-list endpoint answers."""
+        # Not about one model: a 404 here means a wrong base_url, not a missing model.
+        ref = dataclasses.replace(self._server_ref(), model=None)
+        with transport_errors(ref, ReplyProgress()):
+            response = await self._client.get(
+                url, headers=auth_headers(self._config), timeout=request_timeout(self._config)
+            )
+        if response.status_code != 200:
+            raise error_for_status(ref, response.status_code, response.headers, response.content)
+        try:
+            entries = response.json().get(key) or []
+        except (ValueError, AttributeError):
+            raise MalformedResponse(f"{url} did not answer a model list") from None
+        return [entry for entry in entries if isinstance(entry, dict)]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -20,13 +19,12 @@ from chatapp.core.backends.base import (
     StreamDropped,
 )
 from chatapp.core.backends.http import (
+    HTTPBackend,
     ReplyProgress,
     ServerRef,
     auth_headers,
     error_for_response,
-    error_for_status,
     error_in_stream,
-    make_client,
     request_timeout,
     transport_errors,
 )
@@ -42,15 +40,11 @@ def api_url(base_url: str, path: str) -> str:
     return f"{base}/v1{path}"
 
 
-class OpenAIBackend:
+class OpenAIBackend(HTTPBackend):
+    kind = "OpenAI-compatible"
+
     def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
-        if not config.base_url:
-            raise ValueError("an OpenAI-compatible backend needs base_url")
-        self.name = config.name
-        self.n_ctx = config.n_ctx
-        self._config = config
-        self._owns_client = client is None
-        self._client = client or make_client(config)
+        super().__init__(config, client)
         self._chat_url = api_url(config.base_url, "/chat/completions")
         self._models_url = api_url(config.base_url, "/models")
 
@@ -100,31 +94,7 @@ class OpenAIBackend:
         )
 
     async def list_models(self) -> list[ModelInfo]:
-        # Not about one model: a 404 here means a wrong base_url, not a missing model.
-        ref = dataclasses.replace(self._server_ref(), model=None)
-        with transport_errors(ref, ReplyProgress()):
-            response = await self._client.get(
-                self._models_url,
-                headers=auth_headers(self._config),
-                timeout=request_timeout(self._config),
-            )
-        if response.status_code != 200:
-            raise error_for_status(ref, response.status_code, response.headers, response.content)
-        try:
-            entries = response.json().get("data") or []
-        except (ValueError, AttributeError):
-            raise MalformedResponse(f"{self._models_url} did not answer a model list") from None
-        return [_model_info(entry) for entry in entries if isinstance(entry, dict)]
-
-    def count_tokens(self, messages: list[ChatMessage]) -> int | None:
-        return None
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    def _server_ref(self) -> ServerRef:
-        return ServerRef.from_config(self._config, self._config.base_url or "")
+        return [_model_info(entry) for entry in await self._model_list(self._models_url, "data")]
 
     def _request_body(
         self, messages: list[ChatMessage], params: GenerationParams

@@ -96,7 +96,7 @@ async def test_error_line_under_200_midway_keeps_the_partial(ollama_server: Olla
     chunks, error = await run(OllamaBackend(ollama_server.config("tiny-error:latest")))
     assert isinstance(error, StreamDropped)
     assert error.partial == "".join(OLLAMA_TOKENS) == "".join(chunk.text for chunk in chunks)
-    assert str(error).endswith(f"the reply is incomplete ({OLLAMA_ERROR})")
+    assert str(error).endswith(f"stopped midway and is incomplete ({OLLAMA_ERROR})")
 
 
 async def test_error_line_saying_model_not_found(ollama_server: OllamaServer) -> None:

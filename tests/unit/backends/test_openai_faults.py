@@ -171,7 +171,7 @@ async def test_stream_cut_midway_keeps_the_partial_reply(
     chunks, error = await run(OpenAIBackend(fault_server.config(fault)))
     assert isinstance(error, StreamDropped)
     assert error.partial == PARTIAL == "".join(chunk.text for chunk in chunks)
-    assert "the reply is incomplete" in str(error)
+    assert "stopped midway and is incomplete" in str(error)
     assert SECRET_KEY not in str(error) + repr(error)
 
 
@@ -191,7 +191,7 @@ async def test_silence_midway_keeps_the_partial_reply(fault_server: FaultServer)
     error = await fail(fault_server, "stall-midway", timeout=0.5)
     assert isinstance(error, StreamDropped)
     assert error.partial == PARTIAL
-    assert str(error).endswith("the reply is incomplete (no data for 0.5 s)")
+    assert str(error).endswith("stopped midway and is incomplete (no data for 0.5 s)")
 
 
 async def test_malformed_json_in_a_data_line(fault_server: FaultServer) -> None:
