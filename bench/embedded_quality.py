@@ -9,11 +9,13 @@ questions through LlamaBackend, and is scored on
     english  the answer is in English                        weight 0.2
     concise  it ends by itself within MAX_WORDS words        weight 0.2
 
-Sampled candidates (temperature > 0) answer each question once per seed. The last line
+Sampled candidates (temperature > 0) answer each question once per seed (--seeds, default
+1, as the full grid already takes a quarter of an hour on two busy cores). The last line
 printed is one JSON object: the best candidate and how the current defaults
 (config.embedded_model()) compare with it.
 
-    python bench/embedded_quality.py [--seeds 2] [--quick]
+    python bench/embedded_quality.py [--seeds 3] [--systems current,example]
+        [--temperatures 0,0.2] [--penalties 1.0,1.1] [--questions 8]
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from chatapp.core.backends.llama_local import LlamaBackend
 
 # The current defaults may trail the best candidate by this much and still be "ok".
 MARGIN = 0.03
-MAX_TOKENS = 96
+MAX_TOKENS = 64
 MAX_WORDS = 40
 WEIGHTS = {"correct": 0.6, "english": 0.2, "concise": 0.2}
 
@@ -190,13 +192,10 @@ def current_candidate() -> Candidate:
     return Candidate("current", model.temperature or 0.0, model.repeat_penalty or 1.0)
 
 
-def grid(quick: bool) -> list[Candidate]:
-    systems = ["template", "current"] if quick else list(SYSTEM_PROMPTS)
+def grid(systems: list[str], temperatures: list[float], penalties: list[float]) -> list[Candidate]:
     candidates = [
         Candidate(system, temperature, penalty)
-        for system, temperature, penalty in itertools.product(
-            systems, TEMPERATURES, REPEAT_PENALTIES
-        )
+        for system, temperature, penalty in itertools.product(systems, temperatures, penalties)
     ]
     current = current_candidate()
     if current not in candidates:
@@ -204,18 +203,18 @@ def grid(quick: bool) -> list[Candidate]:
     return candidates
 
 
-async def run(seeds: int, quick: bool) -> dict[str, object]:
+async def run(
+    candidates: list[Candidate], questions: list[tuple[str, tuple[str, ...]]], seeds: int
+) -> dict[str, object]:
     model = embedded_model()
     if model.top_p != TOP_P:
         print(f"note: config top_p is {model.top_p}, the grid uses {TOP_P}")
     backend = LlamaBackend(model)
     backend.load()
-    questions = QUESTIONS[:8] if quick else QUESTIONS
     scores: dict[Candidate, Score] = {}
-    print(
-        f"{'candidate':34} {'score':>6} {'correct':>8} {'english':>8} {'concise':>8} {'words':>6}"
-    )
-    for candidate in grid(quick):
+    columns = ("score", "correct", "english", "concise", "words")
+    print(f"{'candidate':34} " + " ".join(f"{name:>8}" for name in columns))
+    for candidate in candidates:
         score, misses = await evaluate(backend, candidate, questions, seeds)
         scores[candidate] = score
         print(
@@ -256,12 +255,23 @@ def verdict(scores: dict[Candidate, Score]) -> dict[str, object]:
     }
 
 
+def numbers(text: str) -> list[float]:
+    return [float(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=2, help="runs per question when sampling")
-    parser.add_argument("--quick", action="store_true", help="8 questions, 2 system prompts")
+    parser.add_argument("--seeds", type=int, default=1, help="runs per question when sampling")
+    parser.add_argument(
+        "--systems", default=",".join(SYSTEM_PROMPTS), help="names, comma-separated"
+    )
+    parser.add_argument("--temperatures", type=numbers, default=list(TEMPERATURES))
+    parser.add_argument("--penalties", type=numbers, default=list(REPEAT_PENALTIES))
+    parser.add_argument("--questions", type=int, default=len(QUESTIONS), help="use the first N")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.seeds, args.quick))))
+    candidates = grid(args.systems.split(","), args.temperatures, args.penalties)
+    result = asyncio.run(run(candidates, QUESTIONS[: args.questions], args.seeds))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

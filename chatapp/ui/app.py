@@ -16,7 +16,8 @@ from chatapp.core.backends import BackendPool
 from chatapp.core.backends.base import BackendError
 from chatapp.store.repos import ConversationRepo
 from chatapp.store.state import UiStateRepo
-from chatapp.ui.screens.chat import ChatScreen
+from chatapp.ui.screens.chat import KEYS_TOOLTIP, ChatScreen
+from chatapp.ui.screens.keys import KeysScreen
 from chatapp.ui.screens.model_picker import ModelPickerScreen
 
 # Typing pauses this long before the draft is written to disk.
@@ -27,7 +28,7 @@ class ChatApp(App[None]):
     TITLE = "chatapp"
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        Binding("f1", "toggle_help", "Keys"),
+        Binding("f1", "toggle_help", "Keys", tooltip=KEYS_TOOLTIP),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -39,7 +40,8 @@ class ChatApp(App[None]):
         self.pool = BackendPool(settings)
         self.state_repo = UiStateRepo(settings.data_dir, settings.user)
         self.state: dict[str, Any] = {}
-        self.model_ready = self.model.backend != "llama"
+        # Until the state is read, theme changes are the app's own defaults, not choices.
+        self._state_loaded = False
         self._draft_timer = None
 
     def on_mount(self) -> None:
@@ -48,9 +50,8 @@ class ChatApp(App[None]):
             self.theme = self.state["theme"]
         elif self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        self._state_loaded = True
         self.push_screen(ChatScreen())
-        if self.state.get("sidebar") is False:
-            self.chat_screen.query_one("#sidebar").display = False
         # Load the local model after the first paint: the screen shows at once.
         self.call_after_refresh(self.prepare_model)
 
@@ -67,15 +68,26 @@ class ChatApp(App[None]):
         """A stored conversation's model if it is still configured, else the current one."""
         return self.settings.models.get(name or "", self.model)
 
-    def prepare_model(self) -> None:
-        if self.model.backend == "llama":
-            self.model_ready = False
-            self.chat_screen.status.state = "loading model…"
-            self.load_model(self.model.name)
-        else:
-            self.model_ready = True
+    @property
+    def model_ready(self) -> bool:
+        """Whether the current model can answer now (a local one must load first)."""
+        return self.is_ready(self.model.name)
 
-    @work(thread=True, exclusive=True, group="load")
+    def is_ready(self, name: str) -> bool:
+        if self.settings.model(name).backend != "llama":
+            return True
+        return bool(getattr(self.pool.get(name), "loaded", True))
+
+    def prepare_model(self, name: str | None = None) -> None:
+        """Load a local model in the background; the screen hears when it is ready."""
+        name = name or self.model.name
+        if self.is_ready(name):
+            self.model_loaded()
+            return
+        self.chat_screen.model_loading(name)
+        self.load_model(name)
+
+    @work(thread=True, group="load")
     def load_model(self, name: str) -> None:
         backend = self.pool.get(name)
         try:
@@ -86,22 +98,22 @@ class ChatApp(App[None]):
         self.call_from_thread(self.model_loaded)
 
     def model_loaded(self) -> None:
-        self.model_ready = True
         self.chat_screen.model_loaded()
 
     def model_failed(self, error: BackendError) -> None:
-        self.chat_screen.status.state = "error"
-        self.notify(str(error), severity="error", timeout=10)
+        self.chat_screen.model_failed()
+        self.notify(str(error), severity="error", timeout=10, markup=False)
 
     def action_pick_model(self) -> None:
-        self.push_screen(ModelPickerScreen(self.settings, self.model.name), self.switch_model)
+        current = self.chat_screen.current_model.name
+        self.push_screen(ModelPickerScreen(self.settings, current), self.switch_model)
 
     def switch_model(self, name: str | None) -> None:
-        if name is None or name == self.model.name:
+        if name is None or name == self.chat_screen.current_model.name:
             return
         self.model = self.settings.model(name)
         self.chat_screen.use_model(name)
-        self.notify(f"Next replies come from {self.model.label}")
+        self.notify(f"Next replies come from {self.model.label}", markup=False)
         self.prepare_model()
 
     # -- remembered state -----------------------------------------------------------------
@@ -124,7 +136,7 @@ class ChatApp(App[None]):
         )
 
     def watch_theme(self, theme: str) -> None:
-        if self.state and self.state.get("theme") != theme:
+        if self._state_loaded and self.state.get("theme") != theme:
             self.remember("theme", theme)
 
     # -- commands -------------------------------------------------------------------------
@@ -166,15 +178,19 @@ class ChatApp(App[None]):
         yield SystemCommand("Show keys", "All key bindings (F1)", self.action_toggle_help)
 
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+        if isinstance(self.screen, KeysScreen):
+            self.screen.dismiss()
         else:
-            self.action_show_help_panel()
+            self.push_screen(KeysScreen())
 
     async def on_unmount(self) -> None:
         for screen in self.screen_stack:
             if isinstance(screen, ChatScreen) and screen.session is not None:
                 screen.session.stop()
-        if self.state.get("draft") is not None:
-            await asyncio.to_thread(self.state_repo.save, {"draft": self.state["draft"]})
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        # Everything remembered, in one write that finishes before the process may end
+        # (a save_state worker still running would be cut off).
+        if self.state:
+            await asyncio.to_thread(self.state_repo.save, dict(self.state))
         await self.pool.aclose()

@@ -13,10 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static, TextArea
 
 from chatapp.core.backends.base import BackendError
-from chatapp.core.models import Message, Role
+from chatapp.core.models import FinishReason, Message, Role
 from chatapp.core.session import ChatSession, Reply, plain_title
 from chatapp.store.errors import StoreError
 from chatapp.ui.screens.confirm import ConfirmScreen
@@ -27,6 +27,7 @@ from chatapp.ui.widgets.prompt_input import PromptInput
 from chatapp.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from chatapp.config import ModelConfig
     from chatapp.ui.app import ChatApp
 
 # Mount only the newest messages of a long conversation; older ones load on scroll-up.
@@ -34,27 +35,50 @@ PAGE = 40
 # Streamed text reaches the screen at most this often (one refresh a frame, not a token).
 FRAME = 1 / 30
 
+EDITING = "Editing a message: Enter sends it as a new branch, Esc cancels"
+KEYS_TOOLTIP = "All the keys (this page)"
+QUEUED = "Queued: your message goes out as soon as the model has loaded (Esc cancels)"
+
 
 class ChatScreen(Screen[None]):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
-        Binding("ctrl+n", "new_chat", "New chat"),
-        Binding("escape", "stop", "Stop", show=False),
-        Binding("ctrl+r", "regenerate", "Regenerate"),
-        Binding("ctrl+o", "pick_model", "Model"),
-        Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
-        Binding("ctrl+f", "search", "Search", show=False),
-        Binding("ctrl+z", "undo_delete", "Undo delete", show=False),
-        Binding("question_mark", "app.toggle_help", "Keys", show=False),
+        Binding("ctrl+n", "new_chat", "New chat", tooltip="Start a new conversation"),
+        Binding("escape", "stop", "Stop", show=False, tooltip="Stop the reply; its text is kept"),
+        Binding(
+            "ctrl+r",
+            "regenerate",
+            "Regenerate",
+            tooltip="A new reply to the last question; the old one stays",
+        ),
+        Binding("ctrl+o", "pick_model", "Model", tooltip="Switch the model for the next replies"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", tooltip="Show or hide the conversations"),
+        Binding("ctrl+f", "search", "Search", show=False, tooltip="Search the conversations"),
+        # Priority, or the prompt's own ctrl+z (undo typing) would always win; check_action
+        # hands the key back to the text box unless a delete is the latest thing to undo.
+        Binding(
+            "ctrl+z",
+            "undo_delete",
+            "Undo delete",
+            show=False,
+            priority=True,
+            tooltip="Bring back the conversation just deleted",
+        ),
+        Binding("question_mark", "app.toggle_help", "Keys", show=False, tooltip=KEYS_TOOLTIP),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.session: ChatSession | None = None
         self.editing: Message | None = None
+        # The prompt as it was before an edit began; it comes back when the edit ends.
+        self._draft_before_edit = ""
+        # A message sent while the local model loads; it stays in the (read-only) input.
         self.pending: str | None = None
         self.deleted: list[str] = []
+        self._undo_delete_armed = False
         self._oldest_shown = 0
+        self._loading_older = False
 
     @property
     def chat_app(self) -> ChatApp:
@@ -65,7 +89,7 @@ class ChatScreen(Screen[None]):
             yield ConversationList(id="sidebar")
             with Vertical(id="main"):
                 yield VerticalScroll(id="thread")
-                yield Static("", id="edit-banner")
+                yield Static("", id="banner")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
         yield Footer()
@@ -82,35 +106,44 @@ class ChatScreen(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
+    @property
+    def current_model(self) -> ModelConfig:
+        """The model that answers the next message sent on this screen."""
+        return self.session.model if self.session is not None else self.chat_app.model
+
     def on_mount(self) -> None:
         app = self.chat_app
         self.status.user = app.settings.user
-        self.status.model = app.model.name
-        self.status.context_total = app.model.n_ctx
+        self.set_model_status(app.model.name, app.model.n_ctx)
+        self.query_one(ConversationList).display = app.state.get("sidebar") is not False
         self.prompt.focus()
         self.watch(self.thread_view, "scroll_y", self.maybe_load_older, init=False)
         self.refresh_sidebar()
         draft = app.state.get("draft")
         if draft:
             self.prompt.text = draft
+            self.prompt.move_cursor(self.prompt.document.end)
 
     # -- sidebar --------------------------------------------------------------------------
 
     @work(exclusive=True, group="sidebar")
-    async def refresh_sidebar(self, search: str = "") -> None:
+    async def refresh_sidebar(self) -> None:
+        """List the conversations, filtered by what is in the search box."""
         repo = self.chat_app.repo
+        sidebar = self.query_one(ConversationList)
+        search = sidebar.filter_text.strip()
         if search:
             summaries = await asyncio.to_thread(repo.search, search)
         else:
             summaries = await asyncio.to_thread(repo.list_conversations)
-        sidebar = self.query_one(ConversationList)
         sidebar.show(summaries)
         if self.session is not None:
             sidebar.current_id = self.session.conversation.id
 
     @on(ConversationList.FilterChanged)
-    def filter_sidebar(self, event: ConversationList.FilterChanged) -> None:
-        self.refresh_sidebar(event.text.strip())
+    def filter_sidebar(self) -> None:
+        self._undo_delete_armed = False
+        self.refresh_sidebar()
 
     @on(ConversationList.Selected)
     def open_selected(self, event: ConversationList.Selected) -> None:
@@ -127,9 +160,10 @@ class ChatScreen(Screen[None]):
         try:
             conversation, messages = await asyncio.to_thread(app.repo.load, conversation_id)
         except StoreError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         model = app.model_for(conversation.model)
+        self.end_edit()
         self.session = ChatSession(
             app.repo, app.pool.get(model.name), model, conversation, messages
         )
@@ -137,6 +171,7 @@ class ChatScreen(Screen[None]):
         self.query_one(ConversationList).current_id = conversation_id
         await self.render_thread()
         self.prompt.focus()
+        app.prepare_model(model.name)
 
     @on(ConversationList.RenameRequested)
     def rename(self, event: ConversationList.RenameRequested) -> None:
@@ -145,7 +180,11 @@ class ChatScreen(Screen[None]):
     @work
     async def ask_rename(self, conversation_id: str) -> None:
         repo = self.chat_app.repo
-        conversation, _ = await asyncio.to_thread(repo.load, conversation_id)
+        try:
+            conversation, _ = await asyncio.to_thread(repo.load, conversation_id)
+        except StoreError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
         title = await self.app.push_screen_wait(
             TextPromptScreen("Rename conversation", conversation.title)
         )
@@ -170,8 +209,13 @@ class ChatScreen(Screen[None]):
                 self.session.stop()
             self.session = None
             await self.render_thread()
-        await asyncio.to_thread(repo.delete, conversation_id)
+        try:
+            await asyncio.to_thread(repo.delete, conversation_id)
+        except StoreError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
         self.deleted.append(conversation_id)
+        self._undo_delete_armed = True
         self.notify("Conversation deleted. Press ctrl+z to undo.")
         self.refresh_sidebar()
 
@@ -181,9 +225,20 @@ class ChatScreen(Screen[None]):
             self.notify("Nothing to undo")
             return
         conversation_id = self.deleted.pop()
-        await asyncio.to_thread(self.chat_app.repo.restore, conversation_id)
+        self._undo_delete_armed = bool(self.deleted)
+        try:
+            await asyncio.to_thread(self.chat_app.repo.restore, conversation_id)
+        except StoreError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
         self.notify("Conversation restored")
         self.refresh_sidebar()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo_delete":
+            typing = isinstance(self.focused, (TextArea, Input))
+            return bool(self.deleted) and (self._undo_delete_armed or not typing)
+        return True
 
     def action_rename_current(self) -> None:
         if self.session is not None and not self.session.repo_is_new:
@@ -235,49 +290,58 @@ class ChatScreen(Screen[None]):
         return MessageView(message, self.session.sibling_position(message.id))
 
     def maybe_load_older(self, scroll_y: float) -> None:
-        if scroll_y <= 0 and self._oldest_shown > 0:
+        if scroll_y <= 0 and self._oldest_shown > 0 and not self._loading_older:
+            self._loading_older = True
             self.load_older()
 
-    @work(exclusive=True, group="older")
+    @work(group="older")
     async def load_older(self) -> None:
-        if self.session is None or self._oldest_shown == 0:
-            return
-        thread = self.session.thread
-        start = max(0, self._oldest_shown - PAGE)
-        views = [self.message_view(m) for m in thread[start : self._oldest_shown]]
-        self._oldest_shown = start
-        first = self.thread_view.children[0] if self.thread_view.children else None
-        await self.thread_view.mount_all(views, before=first)
-        if first is not None:
-            self.thread_view.scroll_to_widget(first, animate=False, top=True)
+        """Mount the previous page above the first message, keeping that message in place."""
+        try:
+            if self.session is None or self._oldest_shown == 0:
+                return
+            thread = self.session.thread
+            start = max(0, self._oldest_shown - PAGE)
+            views = [self.message_view(m) for m in thread[start : self._oldest_shown]]
+            self._oldest_shown = start
+            view = self.thread_view
+            first = view.children[0] if view.children else None
+            await view.mount_all(views, before=first)
+            if first is not None:
+                # After the next layout: until then the new messages have no height, the
+                # scroll stays at the top and the next page would never be asked for.
+                placed = asyncio.Event()
+
+                def keep_place() -> None:
+                    view.scroll_to_widget(first, animate=False, top=True)
+                    placed.set()
+
+                view.call_after_refresh(keep_place)
+                await placed.wait()
+        finally:
+            self._loading_older = False
 
     # -- sending --------------------------------------------------------------------------
 
     @on(PromptInput.Submitted)
     def submitted(self, event: PromptInput.Submitted) -> None:
-        text = event.text
+        if self.pending is not None:
+            return
         if self.session is not None and self.session.generating:
             self.notify("Still answering: press Esc to stop, then send", severity="warning")
             return
-        backend = self.chat_app.pool.get(self.chat_app.model.name)
-        if not self.chat_app.model_ready:
-            # The message goes out as soon as the model has loaded (see model_loaded).
-            self.pending = text
-            self.prompt.clear()
-            self.prompt.remember(text)
-            self.status.state = "loading model… your message is queued"
+        if not self.chat_app.is_ready(self.current_model.name):
+            self.queue(event.text)
             return
-        self.send(text, backend)
+        self.send(event.text)
 
-    def send(self, text: str, backend: object | None = None) -> None:
+    def send(self, text: str) -> None:
         app = self.chat_app
-        editing, self.editing = self.editing, None
-        self.query_one("#edit-banner", Static).update("")
-        self.remove_class("-editing")
         if self.session is None:
             self.session = ChatSession.new(
                 app.repo, app.pool.get(app.model.name), app.model, user=app.settings.user
             )
+        editing = self.editing
         try:
             if editing is not None:
                 reply = self.session.edit(editing.id, text)
@@ -285,19 +349,60 @@ class ChatScreen(Screen[None]):
                 reply = self.session.send(text)
         except (BackendError, RuntimeError, ValueError) as error:
             # The draft stays in the input: nothing typed is lost.
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
+            if isinstance(error, BackendError):
+                self.reload_session()
             return
         self.prompt.remember(text)
-        self.prompt.clear()
-        app.remember("draft", "")
+        if editing is not None:
+            self.end_edit()
+        else:
+            self.prompt.clear()
+        app.remember("draft", self.prompt.text)
         self.show_reply(reply, rerender=editing is not None)
 
+    def reload_session(self) -> None:
+        """Start again from what is stored: a refused send can leave the unsent question in
+        the session's tree, and the next message would be answered as if it had gone."""
+        if self.session is None:
+            return
+        if self.session.repo_is_new:
+            self.session = None
+        else:
+            self.open_conversation(self.session.conversation.id)
+
+    # -- a local model loading ------------------------------------------------------------
+
+    def queue(self, text: str) -> None:
+        """Keep the message in the input, read-only, until the model has loaded."""
+        self.pending = text
+        self.prompt.read_only = True
+        self.status.state = "loading model… your message is queued"
+        self.update_banner()
+        self.chat_app.prepare_model(self.current_model.name)
+
+    def unqueue(self) -> None:
+        self.pending = None
+        self.prompt.read_only = False
+        self.update_banner()
+
+    def model_loading(self, name: str) -> None:
+        if self.pending is None:
+            self.status.state = f"loading {name}…"
+
     def model_loaded(self) -> None:
-        """Called by the app when the local model is ready."""
-        self.status.state = "idle"
-        if self.pending is not None:
-            text, self.pending = self.pending, None
+        """Called by the app when a local model is ready: a queued message goes out."""
+        if self.status.state.startswith("loading"):
+            self.status.state = "idle"
+        if self.pending is not None and self.chat_app.is_ready(self.current_model.name):
+            text = self.pending
+            self.unqueue()
             self.send(text)
+
+    def model_failed(self) -> None:
+        self.status.state = "error"
+        if self.pending is not None:
+            self.unqueue()
 
     def show_reply(self, reply: Reply, rerender: bool = False) -> None:
         self.run_worker(self._show_reply(reply, rerender), exclusive=True, group="llm")
@@ -343,17 +448,19 @@ class ChatScreen(Screen[None]):
             timer.stop()
             await flush()
         elapsed = time.perf_counter() - started
-        await self.finish_reply(view, reply, received / elapsed if elapsed else None)
+        await self.finish_reply(view, reply, received / elapsed if received else None)
 
     async def finish_reply(self, view: MessageView, reply: Reply, rate: float | None) -> None:
         message = reply.message
-        if message.content or message.finish_reason != "error":
+        target: MessageView | None = view
+        if message.content or message.finish_reason != FinishReason.ERROR:
             await view.finish(message)
         else:
+            # Nothing arrived: the turn ends at the question, and the error shows there.
             await view.remove()
+            target = self.last_view()
         if reply.error is not None:
             self.status.state = "error"
-            target = view if view.is_mounted else self.last_view()
             if target is not None:
                 target.show_error(str(reply.error), message.parent_id)
         else:
@@ -386,9 +493,12 @@ class ChatScreen(Screen[None]):
         from chatapp.core.titles import generate_title
 
         question = session.tree.get(reply.message.parent_id or "")
-        if session.conversation.title != plain_title(question.content):
+        fallback = plain_title(question.content)
+        if session.conversation.title != fallback:
             return
         title = await generate_title(session.backend, question.content)
+        if session.conversation.title != fallback:
+            return  # renamed by the user meanwhile: theirs wins
         session.conversation.title = title
         await asyncio.to_thread(session.save_conversation)
         self.refresh_sidebar()
@@ -396,8 +506,11 @@ class ChatScreen(Screen[None]):
     # -- conversation actions -------------------------------------------------------------
 
     def action_stop(self) -> None:
-        if self.editing is not None:
-            self.cancel_edit()
+        if self.pending is not None:
+            self.unqueue()
+            self.status.state = "loading model…"
+        elif self.editing is not None:
+            self.end_edit()
         elif self.session is not None and self.session.generating:
             self.session.stop()
             self.status.state = "stopped"
@@ -406,7 +519,7 @@ class ChatScreen(Screen[None]):
         if self.session is not None and self.session.generating:
             self.session.stop()
         self.session = None
-        self.editing = None
+        self.end_edit()
         self.query_one(ConversationList).current_id = None
         self.run_worker(self.render_thread(), group="open", exclusive=True)
         self.status.tokens_per_second = None
@@ -414,12 +527,18 @@ class ChatScreen(Screen[None]):
 
     def action_regenerate(self) -> None:
         session = self.session
-        if session is None or session.generating:
+        if session is None or session.generating or self.pending is not None:
+            return
+        if not self.chat_app.is_ready(session.model.name):
+            self.notify("The model is still loading: try again in a moment")
+            self.chat_app.prepare_model(session.model.name)
             return
         try:
             reply = session.regenerate()
         except (BackendError, ValueError) as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
+            if isinstance(error, BackendError):
+                self.reload_session()
             return
         self.show_reply(reply, rerender=True)
 
@@ -436,33 +555,57 @@ class ChatScreen(Screen[None]):
         event.stop()
         if self.session is None or self.session.generating:
             return
-        self.session.switch_sibling(event.message_id, event.step)
+        shown = self.session.switch_sibling(event.message_id, event.step)
         self.run_worker(asyncio.to_thread(self.session.save_conversation))
-        self.run_worker(self._after_switch(), group="open", exclusive=True)
+        self.run_worker(self._after_switch(shown), group="open", exclusive=True)
 
-    async def _after_switch(self) -> None:
+    async def _after_switch(self, shown_id: str) -> None:
         await self.render_thread()
+        views = list(self.thread_view.query(MessageView))
+        shown = next((view for view in views if view.message.id == shown_id), None)
+        if shown is None:
+            return
+        # Keep the switched message under focus, so [ and ] go on switching it.
+        shown.focus(scroll_visible=False)
+        if shown is not views[-1]:
+            # Only once laid out: before that the anchor's scroll position is stale, and
+            # releasing it there can leave the thread scrolled out of sight.
+            self.thread_view.call_after_refresh(self._show_switched, shown)
+
+    def _show_switched(self, view: MessageView) -> None:
         self.thread_view.release_anchor()
+        self.thread_view.scroll_to_widget(view, animate=False, top=True)
 
     @on(MessageView.EditRequested)
     def start_edit(self, event: MessageView.EditRequested) -> None:
         event.stop()
+        if self.pending is not None:
+            return
+        if self.editing is None:
+            self._draft_before_edit = self.prompt.text
         self.editing = event.message
         self.prompt.text = event.message.content
+        self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.focus()
-        self.add_class("-editing")
-        self.query_one("#edit-banner", Static).update(
-            "Editing a message: Enter sends it as a new branch, Esc cancels"
-        )
+        self.update_banner()
 
-    def cancel_edit(self) -> None:
+    def end_edit(self) -> None:
+        """Leave editing and give the prompt back the draft it had before."""
+        if self.editing is None:
+            return
         self.editing = None
-        self.prompt.clear()
-        self.remove_class("-editing")
-        self.query_one("#edit-banner", Static).update("")
+        self.prompt.text = self._draft_before_edit
+        self._draft_before_edit = ""
+        self.update_banner()
+
+    def update_banner(self) -> None:
+        text = QUEUED if self.pending is not None else EDITING if self.editing else ""
+        self.query_one("#banner", Static).update(text)
+        self.set_class(bool(text), "-banner")
 
     @on(PromptInput.Changed)
     def draft_changed(self) -> None:
+        self._undo_delete_armed = False
         self.chat_app.remember_draft(self.prompt.text)
 
     # -- models ---------------------------------------------------------------------------

@@ -24,6 +24,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 def visible(text: str) -> str:
     """Text safe to render: ESC and other control characters become visible symbols."""
+    # Windows line ends are line ends, not a stray ␍ at the end of every line.
+    text = text.replace("\r\n", "\n")
     return CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if m.group() < " " else "␡", text)
 
 
@@ -120,6 +122,8 @@ class MessageView(Vertical, can_focus=True):
             parts.append(("  [stopped]", "italic"))
         elif message.incomplete:
             parts.append(("  [incomplete]", "italic"))
+        elif message.finish_reason == FinishReason.LENGTH:
+            parts.append(("  [cut off at max_tokens]", "italic"))
         return Content.assemble(*parts)
 
     def _details_text(self) -> Content:
