@@ -197,7 +197,11 @@ class Reply:
 
 
 def _finish_reason(value: str) -> FinishReason:
-    return FinishReason.LENGTH if value == "length" else FinishReason.STOP
+    try:
+        return FinishReason(value)
+    except ValueError:
+        # Servers have more reasons ("eos", "content_filter"…); all of them mean it ended.
+        return FinishReason.STOP
 
 
 class ChatSession:
