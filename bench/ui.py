@@ -15,9 +15,12 @@
   g. memory   RSS of `chatapp` after its first reply from llama_cpp.server.       <= 100 MiB
               Baseline: a bare Textual app showing one Markdown widget.
 
-Figures a, b, d and e run ChatApp headless in this process (Pilot); c, f and g run the
-installed `chatapp` command in tmux. Every server is on 127.0.0.1. The last line printed is
-one JSON object with every figure, its target and "ok".
+Figures a, b, d and e run ChatApp headless in this process (Pilot), with the streaming
+server in a child process; c, f and g run the installed `chatapp` command in tmux, and
+llama_cpp.server runs with passive OpenMP threads (OMP_WAIT_POLICY=PASSIVE, as chatapp runs
+llama.cpp itself). Every server is on 127.0.0.1. Runs of a figure and of its baseline
+alternate, and ratios are medians of side-by-side pairs, as the load of the shared cores
+drifts. The last line printed is one JSON object with every figure, its target and "ok".
 
     python bench/ui.py [--only a,b,...]
 """
@@ -773,7 +776,9 @@ class Tmux:
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError):
+            socket = self.run("display-message", "-p", "#{socket_path}").strip()
             self.run("kill-server")
+            Path(socket).unlink(missing_ok=True)  # tmux leaves it behind
 
 
 def app_env(work: Path, name: str, config: Path | None = None) -> dict[str, str]:
@@ -863,8 +868,29 @@ def figure_launch(tmux: Tmux, work: Path, runs: int = 5) -> Figure:
 # -- c and g: chatapp in tmux against llama_cpp.server --------------------------------------
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+
+    def wait_until_idle(self, quiet: float = 0.4, timeout: float = 60.0) -> None:
+        """Until the server uses no CPU for a while: chatapp's title request, which follows
+        a new conversation's first reply, is over (and cannot cut the next request short)."""
+        deadline = time.monotonic() + timeout
+        last, still_since = self._cpu_ticks(), time.monotonic()
+        while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+            time.sleep(0.1)
+            ticks = self._cpu_ticks()
+            if ticks != last:
+                last, still_since = ticks, time.monotonic()
+
+    def _cpu_ticks(self) -> int:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+
 @contextlib.contextmanager
-def llama_server(work: Path) -> Iterator[str]:
+def llama_server(work: Path) -> Iterator[Server]:
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),
@@ -890,7 +916,7 @@ def llama_server(work: Path) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.2)
-        yield base_url
+        yield Server(base_url, process.pid)
     finally:
         stop(process)
 
@@ -898,7 +924,7 @@ def llama_server(work: Path) -> Iterator[str]:
 STATUS_RATE = re.compile(r"([\d.]+) tok/s · idle")
 
 
-def chatapp_reply(tmux: Tmux, name: str, question: str) -> float:
+def chatapp_reply(tmux: Tmux, name: str, server: Server, question: str) -> float:
     """Ask in the running chatapp; the tokens/s its status bar shows for the reply."""
     tmux.keys(name, question, literal=True)
     tmux.keys(name, "Enter")
@@ -906,8 +932,7 @@ def chatapp_reply(tmux: Tmux, name: str, question: str) -> float:
     screen = tmux.wait_for(name, lambda text: STATUS_RATE.search(text) is not None, 120, 0.25)
     match = STATUS_RATE.search(screen)
     assert match is not None
-    # The new conversation's title is asked for next; let it finish before anything else.
-    time.sleep(1.5)
+    server.wait_until_idle()
     return float(match.group(1))
 
 
@@ -945,7 +970,8 @@ async def bare_reply(base_url: str, max_tokens: int) -> float:
 
 
 def figures_remote(tmux: Tmux, work: Path, reps: int, max_tokens: int = 128) -> list[Figure]:
-    with llama_server(work) as base_url:
+    with llama_server(work) as server:
+        base_url = server.base_url
         config = work / "remote.toml"
         config.write_text(
             'default_model = "server"\n[models.server]\nbackend = "openai"\n'
@@ -956,16 +982,19 @@ def figures_remote(tmux: Tmux, work: Path, reps: int, max_tokens: int = 128) -> 
         name = tmux.start([chatapp_command()], app_env(work, "remote", config))
         try:
             tmux.wait_for(name, lambda text: PLACEHOLDER in text, 30, 0.05)
-            ui = [chatapp_reply(tmux, name, REMOTE_QUESTION)]
+            ui = [chatapp_reply(tmux, name, server, REMOTE_QUESTION)]
             rss = rss_mib(tmux.pid(name))
             bare: list[float] = []
             for rep in range(reps):
+                # A new chat, seen on screen before typing, as a person would: in a burst,
+                # ctrl+n's binding can run after the Enter that follows it.
                 tmux.keys(name, "C-n")
+                tmux.wait_for(name, lambda text: STATUS_RATE.search(text) is None, 30, 0.05)
                 if rep % 2:
                     bare.append(asyncio.run(bare_reply(base_url, max_tokens)))
-                    ui.append(chatapp_reply(tmux, name, REMOTE_QUESTION))
+                    ui.append(chatapp_reply(tmux, name, server, REMOTE_QUESTION))
                 else:
-                    ui.append(chatapp_reply(tmux, name, REMOTE_QUESTION))
+                    ui.append(chatapp_reply(tmux, name, server, REMOTE_QUESTION))
                     bare.append(asyncio.run(bare_reply(base_url, max_tokens)))
         finally:
             tmux.kill(name)
@@ -1027,7 +1056,7 @@ async def in_process(only: set[str], work: Path, reps: int) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="abcdefg", help="which figures, e.g. 'a,e'")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -1035,6 +1064,7 @@ def main() -> None:
         return
     only = set(args.only.replace(",", ""))
     figures: list[Figure] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-ui-") as folder:
         work = Path(folder)
         tmux = Tmux() if only & {"c", "f", "g"} else None
@@ -1053,7 +1083,10 @@ def main() -> None:
     figures.sort(key=lambda f: order.index(f.label[0]))
     for figure in figures:
         print(figure.line())
-    result: dict[str, Any] = {"bench": "ui"}
+    # Other work on the 2 shared cores moves these figures more than small UI changes do.
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print(f"load average before/after: {load[0]} / {load[1]}")
+    result: dict[str, Any] = {"bench": "ui", "load_average": load}
     for figure in figures:
         result[figure.key] = figure.value
     result["baseline"] = {k: v for figure in figures for k, v in figure.baseline.items()}

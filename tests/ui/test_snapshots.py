@@ -113,6 +113,9 @@ def store(repo: ConversationRepo, stored: Stored) -> None:
             id=f"{stored.id}-{number}",
             created=stored.updated - 60 * (len(stored.turns) - number),
             model=MODEL if role == Role.ASSISTANT else None,
+            prompt_tokens=30 * number if role == Role.ASSISTANT else None,
+            completion_tokens=len(text) // 4 if role == Role.ASSISTANT else None,
+            tokens_per_second=42.0 if role == Role.ASSISTANT else None,
             finish_reason=FinishReason.ERROR if failed else None,
             incomplete=failed,
             error=stored.error if failed else None,
@@ -121,7 +124,14 @@ def store(repo: ConversationRepo, stored: Stored) -> None:
         parent = message.id
     created = messages[0].created
     repo.create(
-        Conversation(user=USER, id=stored.id, title=stored.title, created=created, model=MODEL)
+        Conversation(
+            user=USER,
+            id=stored.id,
+            title=stored.title,
+            created=created,
+            updated=created,
+            model=MODEL,
+        )
     )
     for message in messages:
         repo.append_message(message, make_active=True)
