@@ -69,7 +69,11 @@ def main_callback(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from chatapp.ui.app import ChatApp
 
-    ChatApp(settings, model_name=model).run()
+    app = ChatApp(settings, model_name=model)
+    app.run()
+    # Textual has already shown the traceback of a crash; the exit status must say so too.
+    if app.return_code:
+        raise typer.Exit(app.return_code)
 
 
 def check_model(settings: Settings, name: str) -> None:
