@@ -94,10 +94,14 @@ class Reply:
         if self._pump is not None and not self._pump.done():
             self._pump.cancel()
 
-    def __aiter__(self) -> Reply:
+    def start(self) -> Reply:
+        """Start generating now; iterating starts it too."""
         if self._pump is None:
             self._pump = asyncio.create_task(self._run(self._queue))
         return self
+
+    def __aiter__(self) -> Reply:
+        return self.start()
 
     async def __anext__(self) -> str:
         if self._ended:

@@ -408,8 +408,10 @@ class ChatScreen(Screen[None]):
         self.run_worker(self._show_reply(reply, rerender), exclusive=True, group="llm")
 
     async def _show_reply(self, reply: Reply, rerender: bool) -> None:
-        assert self.session is not None
-        question = self.session.tree.get(reply.message.parent_id or "")
+        # Start generating before mounting anything: the request leaves at once, and the
+        # views catch up with the first tokens.
+        reply.start()
+        question = reply.session.tree.get(reply.message.parent_id or "")
         last = self.last_view()
         shown = last.message.id if last is not None else None
         if rerender or shown not in (question.id, question.parent_id):
@@ -518,6 +520,8 @@ class ChatScreen(Screen[None]):
     def action_new_chat(self) -> None:
         if self.session is not None and self.session.generating:
             self.session.stop()
+        # A reply worker still starting must not go on with the conversation being left.
+        self.workers.cancel_group(self, "llm")
         self.session = None
         self.end_edit()
         self.query_one(ConversationList).current_id = None
