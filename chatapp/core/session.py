@@ -310,11 +310,15 @@ class ChatSession:
 
     def regenerate(self, params: GenerationParams | None = None) -> Reply:
         """A new reply (a sibling of the last one) to the last user message in view."""
+        if self.generating:
+            raise RuntimeError("a reply is still being generated; stop it first")
         question = next((m for m in reversed(self.thread) if m.role == Role.USER), None)
         if question is None:
             raise ValueError("nothing to regenerate: the conversation has no user message")
+        params = params or default_params(self.model)
+        prompt = self._prompt(self.tree.path_to(question.id), params)
         self.conversation.active_leaf = question.id
-        return self._start_reply(question, params)
+        return self._start_reply(question, prompt, params, new_question=False)
 
     def stop(self) -> None:
         if self.reply is not None:
@@ -326,23 +330,27 @@ class ChatSession:
         question = Message(
             conversation_id=self.conversation.id, role=Role.USER, content=text, parent_id=parent_id
         )
+        params = params or default_params(self.model)
+        # Built before anything changes: a prompt that cannot fit leaves the session as it was.
+        prompt = self._prompt([*self.tree.path_to(parent_id), question], params)
         if not self.tree:
             self.conversation.title = self.conversation.title or plain_title(text)
         self.tree.add(question)
         self.conversation.active_leaf = question.id
-        return self._start_reply(question, params, new_question=True)
+        return self._start_reply(question, prompt, params, new_question=True)
 
-    def _start_reply(
-        self, question: Message, params: GenerationParams | None, new_question: bool = False
-    ) -> Reply:
-        params = params or default_params(self.model)
-        prompt = build_prompt(
-            self.tree.path_to(question.id),
+    def _prompt(self, history: list[Message], params: GenerationParams) -> BuiltPrompt:
+        return build_prompt(
+            history,
             system=self.system_prompt,
             n_ctx=self.backend.n_ctx,
             max_tokens=params.max_tokens,
             count_tokens=self.backend.count_tokens,
         )
+
+    def _start_reply(
+        self, question: Message, prompt: BuiltPrompt, params: GenerationParams, new_question: bool
+    ) -> Reply:
         answer = Message(
             conversation_id=self.conversation.id,
             role=Role.ASSISTANT,

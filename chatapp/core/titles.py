@@ -15,6 +15,7 @@ TITLE_PROMPT = (
     "\n\n{question}\n\nTitle:"
 )
 MAX_WORDS = 6
+_ANSWER = re.compile(r"\b(is|are|was|were|will|can|does|do)\b", re.IGNORECASE)
 TITLE_PARAMS = GenerationParams(max_tokens=16, temperature=0.0)
 TITLE_TIMEOUT = 10.0
 
@@ -30,6 +31,8 @@ def clean_title(raw: str, question: str) -> str | None:
     words = line.split()
     if not 1 <= len(words) <= MAX_WORDS or not _shares_a_word(line, question):
         return None
+    if _ANSWER.search(line):
+        return None  # "The capital of France is Paris" answers the question; it is no title
     return line if len(line) <= TITLE_LENGTH else plain_title(line)
 
 
@@ -42,6 +45,8 @@ def _shares_a_word(title: str, question: str) -> bool:
 
 async def generate_title(backend: Backend, question: str) -> str:
     """Ask the model for a title; fall back to the question's first line."""
+    if len(question.split()) <= MAX_WORDS and "\n" not in question.strip():
+        return plain_title(question)  # a short question is its own best title
     prompt: list[ChatMessage] = [
         {
             "role": "user",

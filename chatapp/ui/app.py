@@ -82,10 +82,16 @@ class ChatApp(App[None]):
         """Load a local model in the background; the screen hears when it is ready."""
         name = name or self.model.name
         if self.is_ready(name):
+            self.warm_backend(name)
             self.model_loaded()
             return
         self.chat_screen.model_loading(name)
         self.load_model(name)
+
+    @work(thread=True, group="load")
+    def warm_backend(self, name: str) -> None:
+        """Make a remote model's backend now (importing httpx costs ~35 ms), not on Enter."""
+        self.pool.get(name)
 
     @work(thread=True, group="load")
     def load_model(self, name: str) -> None:

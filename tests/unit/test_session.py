@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatapp.config import embedded_model
-from chatapp.core.backends.base import GenerationParams
+from chatapp.core.backends.base import ContextOverflow, GenerationParams
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.models import FinishReason, Role
 from chatapp.core.session import ChatSession
@@ -153,3 +153,17 @@ async def test_old_turns_are_dropped_to_fit_a_small_window(tmp_path) -> None:
     assert reply.prompt.dropped > 0
     assert reply.prompt.prompt_tokens <= 256 - 16
     assert reply.prompt.messages[-1]["content"] == "Which facts did I tell you?"
+
+
+async def test_a_question_too_long_for_the_window_changes_nothing(repo, backend) -> None:
+    session = new_session(repo, backend)
+    await session.send("Hello.", SHORT).wait()
+    thread_before = [m.id for m in session.thread]
+    with pytest.raises(ContextOverflow):
+        session.send("word " * 5000, SHORT)
+    assert [m.id for m in session.thread] == thread_before
+    reply = session.send("Still there?", SHORT)
+    await reply.wait()
+    _, stored = repo.load(session.conversation.id)
+    assert [m.content for m in stored][:1] == ["Hello."]
+    assert stored[2].content == "Still there?" and stored[2].parent_id == thread_before[-1]

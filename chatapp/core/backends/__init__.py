@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from chatapp.core.backends.base import Backend, BackendError
@@ -37,13 +38,16 @@ class BackendPool:
         self.settings = settings
         self._backends: dict[str, Backend] = {}
         self._client: httpx.AsyncClient | None = None
+        # The UI makes backends ahead of use in a worker thread, and on demand on the loop.
+        self._lock = threading.Lock()
 
     def get(self, name: str | None = None) -> Backend:
         config = self.settings.model(name)
-        if config.name not in self._backends:
-            client = self._http_client() if config.backend != "llama" else None
-            self._backends[config.name] = make_backend(config, client)
-        return self._backends[config.name]
+        with self._lock:
+            if config.name not in self._backends:
+                client = self._http_client() if config.backend != "llama" else None
+                self._backends[config.name] = make_backend(config, client)
+            return self._backends[config.name]
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._client is None:
