@@ -52,6 +52,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# As `chatapp` does for its TUI (cli.py): llama.cpp threads sleep, not spin, while the UI draws.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 LOOPBACK = "127.0.0.1"
 SIZE = (120, 40)
 USER = "bench"

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -350,6 +350,23 @@ class HTTPBackend:
 
     def count_tokens(self, messages: list[ChatMessage]) -> int | None:
         return None
+
+    @contextlib.asynccontextmanager
+    async def _post_stream(
+        self, url: str, body: dict[str, Any], ref: ServerRef, progress: ReplyProgress
+    ) -> AsyncIterator[httpx.Response]:
+        """POST a streaming request; a non-200 answer becomes its BackendError."""
+        async with self._client.stream(
+            "POST",
+            url,
+            json=body,
+            headers=auth_headers(self._config),
+            timeout=request_timeout(self._config),
+        ) as response:
+            if response.status_code != 200:
+                raise await error_for_response(ref, response)
+            progress.responded = True
+            yield response
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -22,10 +22,7 @@ from chatapp.core.backends.http import (
     HTTPBackend,
     ReplyProgress,
     ServerRef,
-    auth_headers,
-    error_for_response,
     error_in_stream,
-    request_timeout,
     transport_errors,
 )
 
@@ -76,16 +73,8 @@ class OllamaBackend(HTTPBackend):
         progress = ReplyProgress()
         reply = _ReplyState()
         with transport_errors(ref, progress):
-            async with self._client.stream(
-                "POST",
-                self._chat_url,
-                json=self._request_body(messages, params),
-                headers=auth_headers(self._config),
-                timeout=request_timeout(self._config),
-            ) as response:
-                if response.status_code != 200:
-                    raise await error_for_response(ref, response)
-                progress.responded = True
+            body = self._request_body(messages, params)
+            async with self._post_stream(self._chat_url, body, ref, progress) as response:
                 lines = NDJSONLines()
                 async for data in response.aiter_bytes():
                     for line in lines.feed(data):

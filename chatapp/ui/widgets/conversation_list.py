@@ -75,15 +75,22 @@ class ConversationList(Widget):
     """The conversation open on the screen; it is marked and highlighted."""
 
     @dataclass
-    class Selected(Message):
-        """The user chose a conversation (Enter or click)."""
-
+    class _AboutConversation(Message):
         conversation_list: ConversationList
         conversation_id: str
 
         @property
         def control(self) -> ConversationList:
             return self.conversation_list
+
+    class Selected(_AboutConversation):
+        """The user chose a conversation (Enter or click)."""
+
+    class DeleteRequested(_AboutConversation):
+        """The user asked to delete the highlighted conversation."""
+
+    class RenameRequested(_AboutConversation):
+        """The user asked to rename the highlighted conversation."""
 
     @dataclass
     class FilterChanged(Message):
@@ -91,28 +98,6 @@ class ConversationList(Widget):
 
         conversation_list: ConversationList
         text: str
-
-        @property
-        def control(self) -> ConversationList:
-            return self.conversation_list
-
-    @dataclass
-    class DeleteRequested(Message):
-        """The user asked to delete the highlighted conversation."""
-
-        conversation_list: ConversationList
-        conversation_id: str
-
-        @property
-        def control(self) -> ConversationList:
-            return self.conversation_list
-
-    @dataclass
-    class RenameRequested(Message):
-        """The user asked to rename the highlighted conversation."""
-
-        conversation_list: ConversationList
-        conversation_id: str
 
         @property
         def control(self) -> ConversationList:
