@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TextArea
 
@@ -88,7 +89,7 @@ class ChatScreen(Screen[None]):
         with Horizontal():
             yield ConversationList(id="sidebar")
             with Vertical(id="main"):
-                yield VerticalScroll(id="thread")
+                yield VerticalScroll(self.welcome(), id="thread")
                 yield Static("", id="banner")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
@@ -279,11 +280,28 @@ class ChatScreen(Screen[None]):
         thread = self.session.thread if self.session is not None else []
         view = self.thread_view
         await view.remove_children()
+        if not thread:
+            await view.mount(self.welcome())
         self._oldest_shown = max(0, len(thread) - PAGE)
         await view.mount_all(self.message_view(m) for m in thread[self._oldest_shown :])
         view.scroll_end(animate=False)
         view.anchor()
         self.update_context_status()
+
+    def welcome(self) -> Static:
+        """What an empty conversation shows: who answers, and how to start."""
+        app = self.chat_app
+        model = self.session.model if self.session is not None else app.model
+        lines = [
+            f"New conversation with {model.label}.",
+            "Type a message and press Enter · ctrl+o switches model · F1 lists the keys.",
+        ]
+        if model.backend == "llama" and model.path is None:
+            lines.append(
+                "The embedded SmolLM2-135M runs offline but is tiny. For better answers add a "
+                f"bigger GGUF, Ollama or an OpenAI-compatible server to {app.settings.config_path}."
+            )
+        return Static(Content("\n".join(lines)), classes="welcome")
 
     def message_view(self, message: Message) -> MessageView:
         assert self.session is not None
@@ -411,6 +429,7 @@ class ChatScreen(Screen[None]):
         # Start generating before mounting anything: the request leaves at once, and the
         # views catch up with the first tokens.
         reply.start()
+        await self.thread_view.query(".welcome").remove()
         question = reply.session.tree.get(reply.message.parent_id or "")
         last = self.last_view()
         shown = last.message.id if last is not None else None

@@ -22,6 +22,12 @@ CODE_BLOCK = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE |
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
+# A streaming reply moves on to a new Markdown widget past this many characters.
+STREAM_CHUNK_CHARS = 3000
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+FENCE = re.compile(r"^ {0,3}(?:```|~~~)", re.MULTILINE)
+
+
 def visible(text: str) -> str:
     """Text safe to render: ESC and other control characters become visible symbols."""
     # Windows line ends are line ends, not a stray ␍ at the end of every line.
@@ -95,6 +101,8 @@ class MessageView(Vertical, can_focus=True):
         self.message = message
         self.versions = versions
         self._stream: MarkdownStream | None = None
+        self._tail: Markdown | None = None
+        self._tail_text = ""
         self._code_index = 0
 
     def compose(self) -> ComposeResult:
@@ -158,11 +166,42 @@ class MessageView(Vertical, can_focus=True):
 
     def start_stream(self) -> None:
         self.add_class("-streaming")
-        self._stream = Markdown.get_stream(self.body)
+        self._tail = self.body
+        self._tail_text = ""
+        self._stream = Markdown.get_stream(self._tail)
 
     async def write(self, text: str) -> None:
-        if self._stream is not None:
-            await self._stream.write(visible(text))
+        """Append streamed text; a long reply is split over several Markdown widgets."""
+        if self._stream is None:
+            return
+        text = visible(text)
+        cut = self._split_point(text)
+        if cut is None:
+            self._tail_text += text
+            await self._stream.write(text)
+            return
+        if cut:
+            await self._stream.write(text[:cut])
+        await self._stream.stop()
+        # Each append re-lays out the Markdown it goes to: keeping that one short keeps
+        # typing responsive while a long reply streams.
+        previous, self._tail = self._tail, Markdown(classes="body-more")
+        await self.mount(self._tail, after=previous)
+        self._tail_text = text[cut:]
+        self._stream = Markdown.get_stream(self._tail)
+        await self._stream.write(self._tail_text)
+
+    def _split_point(self, text: str) -> int | None:
+        """Where in text to start a new widget: after a blank line outside code fences,
+        once the current widget holds STREAM_CHUNK_CHARS; None to keep appending."""
+        combined = self._tail_text + text
+        if len(combined) < STREAM_CHUNK_CHARS:
+            return None
+        start = max(len(self._tail_text) - 1, STREAM_CHUNK_CHARS)
+        for match in PARAGRAPH_BREAK.finditer(combined, start):
+            if len(FENCE.findall(combined, 0, match.start())) % 2 == 0:
+                return match.end() - len(self._tail_text)
+        return None
 
     async def finish(self, message: Message) -> None:
         """The reply is complete (or stopped): show its final text and details."""
@@ -172,9 +211,12 @@ class MessageView(Vertical, can_focus=True):
         self.remove_class("-streaming")
         self.message = message
         final = visible(message.content)
+        parts = list(self.query(Markdown))
         # The streamed blocks already show this text; re-parsing an 80 KB reply took 3 s.
         # (Textual before 8.2.8 lost fenced code on redraw after streaming; we require 8.2.8.)
-        if self.body.source != final:
+        if "".join(part.source for part in parts) != final:
+            for extra in parts[1:]:
+                await extra.remove()
             await self.body.update(final)
         self.query_one(".who", Static).update(self._header_text())
         self.query_one(".details", Static).update(self._details_text())
