@@ -112,7 +112,8 @@ def test_unknown_model_is_a_usage_error(env) -> None:
 
 def test_remote_errors_are_one_line_and_keep_the_question(env, fault_server) -> None:
     Path(env["CHATAPP_CONFIG"]).write_text(
-        f'[models.remote]\nbackend = "openai"\nbase_url = "{fault_server.base_url("unauthorized")}"\n'
+        f'[models.remote]\nbackend = "openai"\n'
+        f'base_url = "{fault_server.base_url("unauthorized")}"\n'
         f'model = "fault-model"\napi_key_env = "{KEY_ENV}"\n'
     )
     env[KEY_ENV] = SECRET_KEY
