@@ -79,6 +79,9 @@ class Reply:
         self._stored = False
         self._last_save = 0.0
         self._saving: asyncio.Task[None] | None = None
+        # Set when the first chunk arrives or the reply ends: a UI that draws the turn
+        # after this (or a short wait) does not hold back storing and sending the question.
+        self.underway = asyncio.Event()
 
     @property
     def text(self) -> str:
@@ -131,13 +134,19 @@ class Reply:
     async def _run(self, queue: asyncio.Queue[object]) -> None:
         if self._stop_requested:
             self._finish(FinishReason.CANCELLED)
+            self.underway.set()
             queue.put_nowait(_END)
             return
         # The user's text (or the branch being answered) is on disk before the model sees it.
-        await asyncio.to_thread(self.session.persist_question, self._question)
+        try:
+            await asyncio.to_thread(self.session.persist_question, self._question)
+        except BaseException:
+            self.underway.set()
+            raise
         stream = self.session.backend.stream(self.prompt.messages, self.params)
         try:
             async for chunk in stream:
+                self.underway.set()
                 if chunk.text:
                     self._parts.append(chunk.text)
                     queue.put_nowait(chunk.text)
@@ -158,6 +167,7 @@ class Reply:
             self.error = error
             self._finish(FinishReason.ERROR)
         finally:
+            self.underway.set()
             await stream.aclose()
             await self._save_final()
             queue.put_nowait(_END)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,6 +17,7 @@ from chatapp.core.backends import BackendPool
 from chatapp.core.backends.base import BackendError
 from chatapp.store.repos import ConversationRepo
 from chatapp.store.state import UiStateRepo
+from chatapp.ui.gc_pacing import IdleCollector
 from chatapp.ui.screens.chat import KEYS_TOOLTIP, ChatScreen
 from chatapp.ui.screens.keys import KeysScreen
 from chatapp.ui.screens.model_picker import ModelPickerScreen
@@ -43,6 +45,10 @@ class ChatApp(App[None]):
         # Until the state is read, theme changes are the app's own defaults, not choices.
         self._state_loaded = False
         self._draft_timer = None
+        # When the last key arrived (time.monotonic()): streamed text and full garbage
+        # collections wait while someone types.
+        self.last_key_at = 0.0
+        self.collector = IdleCollector(self.last_busy)
 
     def on_mount(self) -> None:
         self.state = self.state_repo.load()
@@ -54,6 +60,8 @@ class ChatApp(App[None]):
         self.push_screen(ChatScreen())
         # Load the local model after the first paint: the screen shows at once.
         self.call_after_refresh(self.prepare_model)
+        self.call_after_refresh(self.collector.install)
+        self.set_interval(1.0, self.collector.tick)
 
     @property
     def chat_screen(self) -> ChatScreen:
@@ -61,6 +69,18 @@ class ChatApp(App[None]):
             if isinstance(screen, ChatScreen):
                 return screen
         raise LookupError("no chat screen")
+
+    def last_busy(self) -> float:
+        """When someone last waited on the screen: now while a reply is generated or
+        drawn, else when the last key came."""
+        if any(w.group == "llm" and not w.is_finished for w in self.workers):
+            return time.monotonic()
+        return self.last_key_at
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.last_key_at = time.monotonic()
+        await super().on_event(event)
 
     # -- models ---------------------------------------------------------------------------
 
@@ -200,3 +220,4 @@ class ChatApp(App[None]):
         if self.state:
             await asyncio.to_thread(self.state_repo.save, dict(self.state))
         await self.pool.aclose()
+        self.collector.uninstall()

@@ -5,13 +5,15 @@ It renders and dispatches; conversations, generation and storage live in chatapp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TextArea
@@ -26,6 +28,7 @@ from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.prompt_input import PromptInput
 from chatapp.ui.widgets.status_bar import StatusBar
+from chatapp.ui.widgets.thread_view import ThreadView
 
 if TYPE_CHECKING:
     from chatapp.config import ModelConfig
@@ -33,8 +36,15 @@ if TYPE_CHECKING:
 
 # Mount only the newest messages of a long conversation; older ones load on scroll-up.
 PAGE = 40
-# Streamed text reaches the screen at most this often (one refresh a frame, not a token).
-FRAME = 1 / 30
+# Streamed text reaches the screen at most this often: each update lays the reply out
+# again, so it is one update for several tokens, never one a token.
+FRAME = 1 / 10
+# Keys come first: streamed text waits while the user types (a key in the last TYPING_QUIET
+# seconds), so the key's echo is not drawn behind a layout, but never longer than MAX_DEFER.
+TYPING_QUIET = 0.05
+MAX_DEFER = 0.5
+# The longest the screen waits for the first token before drawing the turn.
+UNDERWAY_WAIT = 0.1
 
 EDITING = "Editing a message: Enter sends it as a new branch, Esc cancels"
 KEYS_TOOLTIP = "All the keys (this page)"
@@ -89,15 +99,15 @@ class ChatScreen(Screen[None]):
         with Horizontal():
             yield ConversationList(id="sidebar")
             with Vertical(id="main"):
-                yield VerticalScroll(self.welcome(), id="thread")
+                yield ThreadView(self.welcome(), id="thread")
                 yield Static("", id="banner")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
         yield Footer()
 
     @property
-    def thread_view(self) -> VerticalScroll:
-        return self.query_one("#thread", VerticalScroll)
+    def thread_view(self) -> ThreadView:
+        return self.query_one("#thread", ThreadView)
 
     @property
     def prompt(self) -> PromptInput:
@@ -253,7 +263,7 @@ class ChatScreen(Screen[None]):
         last = next(
             (
                 v
-                for v in reversed(list(self.thread_view.query(MessageView)))
+                for v in reversed(list(self.thread_view.query_children(MessageView)))
                 if v.message.role == Role.ASSISTANT
             ),
             None,
@@ -275,9 +285,11 @@ class ChatScreen(Screen[None]):
 
     # -- the thread -----------------------------------------------------------------------
 
-    async def render_thread(self) -> None:
-        """Mount the visible branch: the newest PAGE messages, older ones on scroll-up."""
-        thread = self.session.thread if self.session is not None else []
+    async def render_thread(self, thread: list[Message] | None = None) -> None:
+        """Mount the visible branch (or the given messages): the newest PAGE messages,
+        older ones on scroll-up."""
+        if thread is None:
+            thread = self.session.thread if self.session is not None else []
         view = self.thread_view
         await view.remove_children()
         if not thread:
@@ -286,6 +298,7 @@ class ChatScreen(Screen[None]):
         await view.mount_all(self.message_view(m) for m in thread[self._oldest_shown :])
         view.scroll_end(animate=False)
         view.anchor()
+        view.check_folds()
         self.update_context_status()
 
     def welcome(self) -> Static:
@@ -336,6 +349,7 @@ class ChatScreen(Screen[None]):
 
                 view.call_after_refresh(keep_place)
                 await placed.wait()
+                view.check_folds()
         finally:
             self._loading_older = False
 
@@ -423,21 +437,29 @@ class ChatScreen(Screen[None]):
             self.unqueue()
 
     def show_reply(self, reply: Reply, rerender: bool = False) -> None:
+        # Start generating now, not when the worker first runs: the request leaves (or the
+        # local model starts) while the screen is still clearing the input and mounting.
+        reply.start()
         self.run_worker(self._show_reply(reply, rerender), exclusive=True, group="llm")
 
     async def _show_reply(self, reply: Reply, rerender: bool) -> None:
-        # Start generating before mounting anything: the request leaves at once, and the
-        # views catch up with the first tokens.
-        reply.start()
-        await self.thread_view.query(".welcome").remove()
+        # What to draw is decided now, before the reply can be stored into the thread.
         question = reply.session.tree.get(reply.message.parent_id or "")
+        thread = [m for m in reply.session.thread if m.id != reply.message.id]
         last = self.last_view()
         shown = last.message.id if last is not None else None
+        # The request first: mounting views now would hold back (by the GIL) the thread
+        # that stores the question, the send and the model's start. Draw at the first
+        # token, or after UNDERWAY_WAIT.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reply.underway.wait(), UNDERWAY_WAIT)
+        await self.thread_view.query_children(".welcome").remove()
         if rerender or shown not in (question.id, question.parent_id):
-            await self.render_thread()
+            await self.render_thread(thread)
         elif shown != question.id:
             await self.thread_view.mount(self.message_view(question))
-        view = MessageView(reply.message)
+        # Empty: the text comes through stream_into, even what arrived while waiting.
+        view = MessageView(replace(reply.message, content=""))
         await self.thread_view.mount(view)
         self.thread_view.anchor()
         await self.stream_into(view, reply)
@@ -451,23 +473,40 @@ class ChatScreen(Screen[None]):
         buffer: list[str] = []
         received = 0
         started = time.perf_counter()
+        ended = asyncio.Event()
 
-        async def flush() -> None:
-            if buffer:
-                text = "".join(buffer)
-                buffer.clear()
-                await view.write(text)
+        async def read() -> None:
+            nonlocal received
+            try:
+                async for piece in reply:
+                    buffer.append(piece)
+                    received += 1
+            except BackendError:
+                pass  # reply.error holds it; shown below
+            finally:
+                ended.set()
 
-        timer = self.set_interval(FRAME, flush)
+        # This loop is the only writer, and a write is never cut short: a write cancelled
+        # halfway (as a timer's callback is when the timer stops) can leave the view's
+        # Markdown stream stopped with text still to come, and the reply never finishes.
+        reader = asyncio.create_task(read())
+        flushed = time.monotonic()
         try:
-            async for piece in reply:
-                buffer.append(piece)
-                received += 1
-        except BackendError:
-            pass  # reply.error holds it; shown below
+            while not ended.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), FRAME)
+                moment = time.monotonic()
+                typing = moment - self.chat_app.last_key_at < TYPING_QUIET
+                if buffer and not (typing and moment - flushed < MAX_DEFER):
+                    text = "".join(buffer)
+                    buffer.clear()
+                    flushed = moment
+                    await view.write(text)
+            await reader
         finally:
-            timer.stop()
-            await flush()
+            reader.cancel()
+        if buffer:
+            await view.write("".join(buffer))
         elapsed = time.perf_counter() - started
         await self.finish_reply(view, reply, received / elapsed if received else None)
 
@@ -494,14 +533,14 @@ class ChatScreen(Screen[None]):
         self.refresh_sidebar()
 
     def last_view(self) -> MessageView | None:
-        views = list(self.thread_view.query(MessageView))
+        views = list(self.thread_view.query_children(MessageView))
         return views[-1] if views else None
 
     def refresh_siblings(self) -> None:
         """Re-label ‹ n/m › on the last two messages after a regenerate or edit."""
         if self.session is None:
             return
-        for view in list(self.thread_view.query(MessageView))[-2:]:
+        for view in list(self.thread_view.query_children(MessageView))[-2:]:
             if view.message.id in self.session.tree:
                 view.set_versions(self.session.sibling_position(view.message.id))
 
@@ -584,7 +623,7 @@ class ChatScreen(Screen[None]):
 
     async def _after_switch(self, shown_id: str) -> None:
         await self.render_thread()
-        views = list(self.thread_view.query(MessageView))
+        views = list(self.thread_view.query_children(MessageView))
         shown = next((view for view in views if view.message.id == shown_id), None)
         if shown is None:
             return

@@ -7,6 +7,7 @@ import re
 
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -37,6 +38,39 @@ def visible(text: str) -> str:
 
 def code_blocks(text: str) -> list[str]:
     return [match.group(2) for match in CODE_BLOCK.finditer(text)]
+
+
+class Body(Markdown):
+    """Markdown of a message that can fold: its blocks hidden, its height kept.
+
+    ThreadView folds bodies far from the viewport, so that layout skips their blocks."""
+
+    folded = False
+
+    def fold(self) -> None:
+        height = self.outer_size.height
+        if self.folded or not height:
+            return
+        self.folded = True
+        self.styles.height = height
+        # Inline styles on the blocks themselves: a class on the body would restyle
+        # every block and all of their children.
+        for block in self.children:
+            block.styles.display = "none"
+
+    def unfold(self) -> None:
+        if not self.folded:
+            return
+        self.folded = False
+        # None clears the inline rule (back to the stylesheet's) and refreshes the layout.
+        self.styles.height = None
+        for block in self.children:
+            block.styles.display = None  # type: ignore[assignment]
+
+    def update(self, markdown: str) -> AwaitComplete:
+        # New text has a new height.
+        self.unfold()
+        return super().update(markdown)
 
 
 class SiblingSwitch(Horizontal):
@@ -101,7 +135,7 @@ class MessageView(Vertical, can_focus=True):
         self.message = message
         self.versions = versions
         self._stream: MarkdownStream | None = None
-        self._tail: Markdown | None = None
+        self._tail: Body | None = None
         self._tail_text = ""
         self._code_index = 0
 
@@ -110,14 +144,23 @@ class MessageView(Vertical, can_focus=True):
             yield Static(self._header_text(), classes="who")
             if self.versions[1] > 1:
                 yield SiblingSwitch(self.message.id, *self.versions)
-        yield Markdown(visible(self.message.content), classes="body")
+        yield Body(visible(self.message.content), classes="body")
         yield Static(self._details_text(), classes="details")
         if self.message.error:
             yield ErrorBlock(self.message.error, self.message.id)
 
     @property
-    def body(self) -> Markdown:
-        return self.query_one(".body", Markdown)
+    def body(self) -> Body:
+        return self.query_one(".body", Body)
+
+    def bodies(self) -> list[Body]:
+        """The Markdown of the message: one, or several for a long streamed reply."""
+        return [child for child in self.children if isinstance(child, Body)]
+
+    @property
+    def streaming_body(self) -> Body | None:
+        """The body streamed text goes into now, if any."""
+        return self._tail if self._stream is not None else None
 
     def _header_text(self) -> Content:
         message = self.message
@@ -175,21 +218,20 @@ class MessageView(Vertical, can_focus=True):
         if self._stream is None:
             return
         text = visible(text)
-        cut = self._split_point(text)
-        if cut is None:
-            self._tail_text += text
-            await self._stream.write(text)
-            return
-        if cut:
-            await self._stream.write(text[:cut])
-        await self._stream.stop()
-        # Each append re-lays out the Markdown it goes to: keeping that one short keeps
-        # typing responsive while a long reply streams.
-        previous, self._tail = self._tail, Markdown(classes="body-more")
-        await self.mount(self._tail, after=previous)
-        self._tail_text = text[cut:]
-        self._stream = Markdown.get_stream(self._tail)
-        await self._stream.write(self._tail_text)
+        # A backlog (the screen was busy) can hold many widgets' worth at once.
+        while (cut := self._split_point(text)) is not None:
+            if cut:
+                await self._stream.write(text[:cut])
+            await self._stream.stop()
+            # Each append re-lays out the Markdown it goes to: keeping that one short, and
+            # the finished ones foldable (ThreadView), keeps typing responsive.
+            previous, self._tail = self._tail, Body(classes="body-more")
+            await self.mount(self._tail, after=previous)
+            self._tail_text = ""
+            self._stream = Markdown.get_stream(self._tail)
+            text = text[cut:]
+        self._tail_text += text
+        await self._stream.write(text)
 
     def _split_point(self, text: str) -> int | None:
         """Where in text to start a new widget: after a blank line outside code fences,
@@ -211,7 +253,7 @@ class MessageView(Vertical, can_focus=True):
         self.remove_class("-streaming")
         self.message = message
         final = visible(message.content)
-        parts = list(self.query(Markdown))
+        parts = self.bodies()
         # The streamed blocks already show this text; re-parsing an 80 KB reply took 3 s.
         # (Textual before 8.2.8 lost fenced code on redraw after streaming; we require 8.2.8.)
         if "".join(part.source for part in parts) != final:
