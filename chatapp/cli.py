@@ -218,7 +218,7 @@ async def _stream_reply(
                 if not json_out:
                     sys.stdout.write(piece)
                     sys.stdout.flush()
-        except BackendError as error:
+        except (BackendError, StoreError) as error:
             if not json_out:
                 sys.stdout.write("\n")
             raise fail(str(error)) from None

@@ -16,6 +16,7 @@ from chatapp.core.backends.base import (
 )
 from chatapp.core.context import BuiltPrompt, build_prompt
 from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role
+from chatapp.store.errors import StoreError
 
 if TYPE_CHECKING:
     from chatapp.config import ModelConfig
@@ -62,14 +63,19 @@ class Reply:
         prompt: BuiltPrompt,
         params: GenerationParams,
         question: Message | None = None,
+        leaf_before: str | None = None,
     ) -> None:
         self.session = session
         self._question = question
+        self._leaf_before = leaf_before
         self.message = message
         self.prompt = prompt
         self.params = params
         self.usage: Usage | None = None
-        self.error: BackendError | None = None
+        self.error: BackendError | StoreError | None = None
+        # The user's message when it could not be stored: taken back out of the
+        # conversation, for the caller to give back (the TUI puts it in the input again).
+        self.unsaved_question: Message | None = None
         self.started = time.perf_counter()
         self._parts: list[str] = []
         self._pump: asyncio.Task[None] | None = None
@@ -140,6 +146,15 @@ class Reply:
         # The user's text (or the branch being answered) is on disk before the model sees it.
         try:
             await asyncio.to_thread(self.session.persist_question, self._question)
+        except StoreError as error:
+            # Nothing is asked that is not on disk: the turn is undone and the error told.
+            self.session.take_back(self._question, self._leaf_before)
+            self.unsaved_question = self._question
+            self.error = error
+            self._finish(FinishReason.ERROR)
+            self.underway.set()
+            queue.put_nowait(_END)
+            return
         except BaseException:
             self.underway.set()
             raise
@@ -199,15 +214,20 @@ class Reply:
         if self.message.content or self.message.finish_reason != FinishReason.ERROR:
             # When nothing arrived the turn ends at the user's message, and the error is
             # shown beside it with Retry (a regenerate), not stored as an empty reply.
-            await self._store(self.message)
+            try:
+                await self._store(self.message)
+            except StoreError as error:
+                # The reply stays on screen and in the session; the error says it is not
+                # on disk, and the consumer is still told that the reply ended.
+                self.error = self.error or error
+                self.message.error = str(self.error)
 
     async def _store(self, message: Message) -> None:
-        first = not self._stored
-        self._stored = True
         self.session.tree.add(replace(message))
-        if first:
+        if not self._stored:
             self.session.conversation.active_leaf = message.id
-        await asyncio.to_thread(self.session.persist_reply, message, first)
+        await asyncio.to_thread(self.session.persist_reply, message, not self._stored)
+        self._stored = True
 
 
 def _finish_reason(value: str) -> FinishReason:
@@ -327,8 +347,8 @@ class ChatSession:
             raise ValueError("nothing to regenerate: the conversation has no user message")
         params = params or default_params(self.model)
         prompt = self._prompt(self.tree.path_to(question.id), params)
-        self.conversation.active_leaf = question.id
-        return self._start_reply(question, prompt, params, new_question=False)
+        leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
+        return self._start_reply(question, prompt, params, False, leaf_before)
 
     def stop(self) -> None:
         if self.reply is not None:
@@ -346,8 +366,8 @@ class ChatSession:
         if not self.tree:
             self.conversation.title = self.conversation.title or plain_title(text)
         self.tree.add(question)
-        self.conversation.active_leaf = question.id
-        return self._start_reply(question, prompt, params, new_question=True)
+        leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
+        return self._start_reply(question, prompt, params, True, leaf_before)
 
     def _prompt(self, history: list[Message], params: GenerationParams) -> BuiltPrompt:
         return build_prompt(
@@ -359,7 +379,12 @@ class ChatSession:
         )
 
     def _start_reply(
-        self, question: Message, prompt: BuiltPrompt, params: GenerationParams, new_question: bool
+        self,
+        question: Message,
+        prompt: BuiltPrompt,
+        params: GenerationParams,
+        new_question: bool,
+        leaf_before: str | None,
     ) -> Reply:
         answer = Message(
             conversation_id=self.conversation.id,
@@ -369,8 +394,19 @@ class ChatSession:
             model=self.model.name,
             params=params.to_dict(),
         )
-        self.reply = Reply(self, answer, prompt, params, question if new_question else None)
+        self.reply = Reply(
+            self, answer, prompt, params, question if new_question else None, leaf_before
+        )
         return self.reply
+
+    def take_back(self, question: Message | None, leaf: str | None) -> None:
+        """Undo a turn that could not be stored: the question leaves the tree and the
+        conversation shows the branch it showed before."""
+        if question is not None and question.id in self.tree:
+            self.tree.remove(question.id)
+            if not self.tree and self.conversation.title == plain_title(question.content):
+                self.conversation.title = ""  # it came from this question
+        self.conversation.active_leaf = leaf
 
     # -- persistence (run in worker threads by Reply, never on the event loop) -----------
 

@@ -88,11 +88,7 @@ class Chat:
     def sidebar(self) -> list[str]:
         """The conversation titles listed in the sidebar (day headers left out)."""
         options = self.screen.query_one(ConversationList).query_one(OptionList).options
-        return [
-            str(option.prompt).strip(" ●")
-            for option in options
-            if option.id is not None
-        ]
+        return [str(option.prompt).strip(" ●") for option in options if option.id is not None]
 
     def sidebar_id(self, title: str) -> str | None:
         options = self.screen.query_one(ConversationList).query_one(OptionList).options

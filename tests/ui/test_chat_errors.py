@@ -8,6 +8,7 @@ from textual import events
 
 from chatapp.core.models import FinishReason, Role
 from chatapp.ui.widgets.message_view import ErrorBlock
+from tests.fixtures.locks import lock_held_by_another_process
 from tests.fixtures.servers import SECRET_KEY
 
 
@@ -183,3 +184,33 @@ async def test_markup_in_stored_titles_and_messages_is_shown_literally(
         await chat.wait_for_text("[link=http://x]y[/link]")
         assert "[bold]x[/bold]" in chat.text()
         assert "␛[31mred␛[0m" in chat.text()
+
+
+async def test_a_message_that_cannot_be_stored_goes_back_into_the_input(
+    open_chat, make_settings, fault_server
+):
+    async with open_chat(make_settings(fault_server.config("ok"))) as chat:
+        await chat.send("First question")
+        await chat.reply_finished()
+        repo = chat.app.repo
+        path = repo.root / "conversations" / f"{chat.screen.session.conversation.id}.json"
+
+        with lock_held_by_another_process(path):
+            await chat.send("Keep this text")
+            await chat.type("and this")
+            # The store waits for the lock (10 s) before it gives up.
+            await chat.reply_finished(timeout=30)
+
+        assert chat.status.endswith("error")
+        await chat.wait_for_text("Not sent, your message is back in the input")
+        assert "is locked by another chatapp process" in " ".join(chat.text().split())
+        assert chat.draft == "Keep this text\nand this"
+        assert "Keep this text" not in chat.text_of(chat.screen.thread_view)
+        assert [m.content for m in chat.stored()] == ["First question", "Hello, world!"]
+
+        await chat.press("enter")
+        await chat.reply_finished()
+        assert [m.content for m in chat.stored()][2:] == [
+            "Keep this text\nand this",
+            "Hello, world!",
+        ]

@@ -109,9 +109,7 @@ async def test_esc_in_the_rename_box_keeps_the_title(open_chat, settings, store_
         assert [s.title for s in chat.app.repo.list_conversations()] == ["Keep me"]
 
 
-async def test_delete_asks_first_and_ctrl_z_brings_it_back(
-    open_chat, settings, store_conversation
-):
+async def test_delete_asks_first_and_ctrl_z_brings_it_back(open_chat, settings, store_conversation):
     store_conversation("Older", ["a", "b"], updated=time.time() - 60)
     store_conversation("Doomed", ["c", "d"])
     async with open_chat(settings) as chat:
@@ -225,9 +223,7 @@ async def test_the_model_names_a_new_conversation_after_the_first_reply(
         assert [s.title for s in chat.app.repo.list_conversations()] == ["Lisbon in May"]
 
 
-async def test_a_rename_during_title_generation_is_kept(
-    open_chat, make_settings, scripted_server
-):
+async def test_a_rename_during_title_generation_is_kept(open_chat, make_settings, scripted_server):
     question = "Plan three days in Lisbon in May"
     script = {question: ["Alfama."], TITLE_PROMPT.format(question=question): ["Lisbon days"]}
     # Slow enough (a second a word) to rename before the model's title arrives.

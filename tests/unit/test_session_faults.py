@@ -10,7 +10,9 @@ from chatapp.core.backends import make_backend
 from chatapp.core.backends.base import BackendError, GenerationParams
 from chatapp.core.models import FinishReason, Role
 from chatapp.core.session import ChatSession
+from chatapp.store.errors import StoreBusy
 from chatapp.store.repos import ConversationRepo
+from tests.fixtures.locks import lock_held_by_another_process
 from tests.fixtures.servers import FAULT_TOKENS, SECRET_KEY, closed_port_url
 
 QUESTION = "Will my question survive this?"
@@ -79,3 +81,36 @@ async def test_cannot_connect_names_the_url(repo, fault_server) -> None:
     assert "cannot connect to" in str(error) and "127.0.0.1" in str(error)
     _, stored = repo.load(session.conversation.id)
     assert [m.content for m in stored] == [QUESTION]
+
+
+async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
+    tmp_path, fault_server
+):
+    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=0.3)
+    config = fault_server.config("ok")
+    backend = make_backend(config)
+    try:
+        session = ChatSession.new(repo, backend, config, user="tester")
+        await session.send("First question").wait()
+        first_turn = [m.content for m in session.thread]
+        path = repo.root / "conversations" / f"{session.conversation.id}.json"
+
+        with lock_held_by_another_process(path):
+            reply = session.send(QUESTION)
+            with pytest.raises(StoreBusy) as caught:
+                await reply.wait()
+        assert "is locked by another chatapp process" in str(caught.value)
+        assert reply.error is caught.value and not reply.text
+        assert reply.unsaved_question is not None
+        assert reply.unsaved_question.content == QUESTION
+        # Undone: the next question follows the first turn, as if this one was never typed.
+        assert [m.content for m in session.thread] == first_turn
+        assert not session.generating
+
+        await session.send("Second question").wait()
+    finally:
+        await backend.aclose()
+    _, stored = repo.load(session.conversation.id)
+    assert QUESTION not in [m.content for m in stored]
+    assert [m.content for m in session.thread] == [*first_turn, "Second question", PARTIAL]
+    assert [m.content for m in stored] == [m.content for m in session.thread]

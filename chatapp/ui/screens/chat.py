@@ -481,7 +481,7 @@ class ChatScreen(Screen[None]):
                 async for piece in reply:
                     buffer.append(piece)
                     received += 1
-            except BackendError:
+            except (BackendError, StoreError):
                 pass  # reply.error holds it; shown below
             finally:
                 ended.set()
@@ -511,6 +511,9 @@ class ChatScreen(Screen[None]):
         await self.finish_reply(view, reply, received / elapsed if received else None)
 
     async def finish_reply(self, view: MessageView, reply: Reply, rate: float | None) -> None:
+        if reply.unsaved_question is not None:
+            await self.give_back(reply.unsaved_question.content, str(reply.error))
+            return
         message = reply.message
         target: MessageView | None = view
         if message.content or message.finish_reason != FinishReason.ERROR:
@@ -531,6 +534,20 @@ class ChatScreen(Screen[None]):
             self.refresh_siblings()
         self.maybe_title(reply)
         self.refresh_sidebar()
+
+    async def give_back(self, text: str, error: str) -> None:
+        """The question could not be stored, so it was not sent: the turn leaves the
+        thread and the text goes back into the input, before anything typed since."""
+        await self.render_thread()
+        typed = self.prompt.text
+        self.prompt.text = f"{text}\n{typed}" if typed.strip() else text
+        self.prompt.move_cursor(self.prompt.document.end)
+        self.status.state = "error"
+        self.notify(
+            f"Not sent, your message is back in the input: {error}",
+            severity="error",
+            markup=False,
+        )
 
     def last_view(self) -> MessageView | None:
         views = list(self.thread_view.query_children(MessageView))
