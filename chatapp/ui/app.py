@@ -168,7 +168,8 @@ class ChatApp(App[None]):
     # -- commands -------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's "Keys" opens its side help panel; ours is "Show keys" (F1), a full page.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
         if not isinstance(screen, ChatScreen):
             return
         yield SystemCommand("New chat", "Start a new conversation (ctrl+n)", screen.action_new_chat)

@@ -68,6 +68,17 @@ async def test_ctrl_p_lists_the_apps_commands_and_runs_them(open_chat, settings)
         await chat.wait_for_text("Answer with which model?")
 
 
+async def test_the_palette_has_one_keys_command_the_keys_page(open_chat, settings):
+    async with open_chat(settings) as chat:
+        await chat.press("ctrl+p")
+        await chat.type("keys")
+        await chat.wait_for_text("All key bindings (F1)")
+        # Textual's own "Keys" (a side panel) would be a second, different answer.
+        assert "Show help for the focused widget" not in chat.text()
+        await chat.press("enter")
+        await chat.wait_until(lambda: isinstance(chat.app.screen, KeysScreen), "the keys page")
+
+
 async def test_the_theme_chosen_is_there_after_a_restart(open_chat, settings):
     async with open_chat(settings) as chat:
         assert chat.app.theme != "nord"
