@@ -73,9 +73,15 @@ class Reply:
         self.params = params
         self.usage: Usage | None = None
         self.error: BackendError | StoreError | None = None
-        # The user's message when it could not be stored: taken back out of the
-        # conversation, for the caller to give back (the TUI puts it in the input again).
+        # True when the question (or, for a regenerate, the branch point) could not be
+        # stored: the turn was taken back and nothing was sent.
+        self.undone = False
+        # The user's message of an undone turn, for the caller to give back (the TUI puts
+        # it in the input again).
         self.unsaved_question: Message | None = None
+        # The user message this question is a new version of (an edit).
+        self.edit_of: str | None = None
+        self._crash: Exception | None = None
         self.started = time.perf_counter()
         self._parts: list[str] = []
         self._pump: asyncio.Task[None] | None = None
@@ -128,6 +134,8 @@ class Reply:
             self._ended = True
             if self.error is not None:
                 raise self.error
+            if self._crash is not None:
+                raise self._crash
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
@@ -138,26 +146,52 @@ class Reply:
         return self.message
 
     async def _run(self, queue: asyncio.Queue[object]) -> None:
+        try:
+            if await self._store_question():
+                await self._generate(queue)
+        except Exception as error:
+            # Not a backend or store failure (those are self.error) but a bug: the consumer
+            # still hears that the reply ended, and gets the exception.
+            self._crash = error
+        finally:
+            self.underway.set()
+            queue.put_nowait(_END)
+
+    async def _store_question(self) -> bool:
+        """Store the user's text (or the branch point) before the model sees it. False when
+        it cannot be stored: the turn is undone and self.error says why."""
+        saving = asyncio.ensure_future(
+            asyncio.to_thread(self.session.persist_question, self._question)
+        )
+        while not saving.done():
+            try:
+                await asyncio.shield(saving)
+            except asyncio.CancelledError:
+                # A stop while the text is being written: a write in a thread cannot be cut
+                # short, and what follows depends on its outcome, so wait for it.
+                self._stop_requested = True
+                if (task := asyncio.current_task()) is not None:
+                    task.uncancel()
+            except Exception:
+                pass  # read below
+        error = saving.exception()
+        if error is None:
+            return True
+        if not isinstance(error, StoreError):
+            raise error
+        # Nothing is asked that is not on disk.
+        self.session.take_back(self._question, self._leaf_before)
+        self.undone = True
+        self.unsaved_question = self._question
+        self.error = error
+        self._finish(FinishReason.ERROR)
+        return False
+
+    async def _generate(self, queue: asyncio.Queue[object]) -> None:
         if self._stop_requested:
             self._finish(FinishReason.CANCELLED)
-            self.underway.set()
-            queue.put_nowait(_END)
+            await self._save_final()
             return
-        # The user's text (or the branch being answered) is on disk before the model sees it.
-        try:
-            await asyncio.to_thread(self.session.persist_question, self._question)
-        except StoreError as error:
-            # Nothing is asked that is not on disk: the turn is undone and the error told.
-            self.session.take_back(self._question, self._leaf_before)
-            self.unsaved_question = self._question
-            self.error = error
-            self._finish(FinishReason.ERROR)
-            self.underway.set()
-            queue.put_nowait(_END)
-            return
-        except BaseException:
-            self.underway.set()
-            raise
         stream = self.session.backend.stream(self.prompt.messages, self.params)
         try:
             async for chunk in stream:
@@ -182,10 +216,8 @@ class Reply:
             self.error = error
             self._finish(FinishReason.ERROR)
         finally:
-            self.underway.set()
             await stream.aclose()
             await self._save_final()
-            queue.put_nowait(_END)
 
     def _finish(self, reason: FinishReason) -> None:
         message = self.message
@@ -207,6 +239,8 @@ class Reply:
         self._last_save = now
         snapshot = replace(self.message, content=self.text, incomplete=True)
         self._saving = asyncio.create_task(self._store(snapshot))
+        # A failed save is retried by the next one; the last one reports (_save_final).
+        self._saving.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     async def _save_final(self) -> None:
         if self._saving is not None:
@@ -217,8 +251,9 @@ class Reply:
             try:
                 await self._store(self.message)
             except StoreError as error:
-                # The reply stays on screen and in the session; the error says it is not
-                # on disk, and the consumer is still told that the reply ended.
+                # The reply stays on screen and in the session, which stores it before the
+                # next question (whose parent it is); the error says it is not on disk yet.
+                self.session.unsaved[self.message.id] = replace(self.message)
                 self.error = self.error or error
                 self.message.error = str(self.error)
 
@@ -228,6 +263,7 @@ class Reply:
             self.session.conversation.active_leaf = message.id
         await asyncio.to_thread(self.session.persist_reply, message, not self._stored)
         self._stored = True
+        self.session.unsaved.pop(message.id, None)
 
 
 def _finish_reason(value: str) -> FinishReason:
@@ -255,6 +291,8 @@ class ChatSession:
         self.conversation = conversation
         self.tree = MessageTree(messages)
         self.reply: Reply | None = None
+        # Replies in the tree whose last save failed, by id: stored before the next question.
+        self.unsaved: dict[str, Message] = {}
         # A conversation is written to disk with its first message, not before.
         self.repo_is_new = messages is None
         # Set when the model or settings change; saved with the next question.
@@ -336,7 +374,9 @@ class ChatSession:
         original = self.tree.get(message_id)
         if original.role != Role.USER:
             raise ValueError("only user messages can be edited")
-        return self._ask(text, parent_id=original.parent_id, params=params)
+        reply = self._ask(text, parent_id=original.parent_id, params=params)
+        reply.edit_of = message_id
+        return reply
 
     def regenerate(self, params: GenerationParams | None = None) -> Reply:
         """A new reply (a sibling of the last one) to the last user message in view."""
@@ -407,6 +447,8 @@ class ChatSession:
             if not self.tree and self.conversation.title == plain_title(question.content):
                 self.conversation.title = ""  # it came from this question
         self.conversation.active_leaf = leaf
+        # The conversation record (title, branch) is written again with the next question.
+        self._settings_changed = True
 
     # -- persistence (run in worker threads by Reply, never on the event loop) -----------
 
@@ -417,6 +459,10 @@ class ChatSession:
         if self.repo_is_new:
             self.repo.create(self.conversation)
             self.repo_is_new = False
+        # Replies whose last save failed go first: the question may be their child.
+        for message in list(self.unsaved.values()):
+            self.repo.append_message(message)
+            del self.unsaved[message.id]
         if question is not None and not self._settings_changed:
             self.repo.append_message(question, make_active=True)
             return

@@ -218,7 +218,9 @@ class ChatApp(App[None]):
             self._draft_timer.stop()
         # Everything remembered, in one write that finishes before the process may end
         # (a save_state worker still running would be cut off).
-        if self.state:
-            await asyncio.to_thread(self.state_repo.save, dict(self.state))
-        await self.pool.aclose()
-        self.collector.uninstall()
+        try:
+            if self.state:
+                await asyncio.to_thread(self.state_repo.save, dict(self.state))
+            await self.pool.aclose()
+        finally:
+            self.collector.uninstall()

@@ -7,6 +7,7 @@ import pytest
 from textual import events
 
 from chatapp.core.models import FinishReason, Role
+from chatapp.store.repos import ConversationRepo
 from chatapp.ui.widgets.message_view import ErrorBlock
 from tests.fixtures.locks import lock_held_by_another_process
 from tests.fixtures.servers import SECRET_KEY
@@ -214,3 +215,31 @@ async def test_a_message_that_cannot_be_stored_goes_back_into_the_input(
             "Keep this text\nand this",
             "Hello, world!",
         ]
+
+
+async def test_a_message_to_a_conversation_deleted_elsewhere_goes_back_into_the_input(
+    open_chat, make_settings, fault_server, data_dir
+):
+    async with open_chat(make_settings(fault_server.config("ok"))) as chat:
+        await chat.send("First question")
+        await chat.reply_finished()
+        # chatapp in another terminal deletes this conversation: storing fails at once.
+        ConversationRepo(data_dir, "tester").delete(chat.screen.session.conversation.id)
+
+        await chat.send("Keep this text")
+        await chat.wait_for_text("Not sent, your message is back in the input")
+        assert chat.status.endswith("error")
+        assert chat.draft == "Keep this text"
+        assert chat.thread() == [("user", "First question"), ("assistant", "Hello, world!")]
+
+        # An edit goes back into editing the same message.
+        await chat.press(*["backspace"] * len("Keep this text"))
+        await chat.press("shift+tab", "shift+tab", "e")
+        assert chat.draft == "First question"
+        await chat.press("end")
+        await chat.send(" again")
+        await chat.wait_until(lambda: chat.draft == "First question again", "the edit back")
+        assert "Editing a message: Enter sends it as a new branch" in chat.text()
+        assert chat.thread() == [("user", "First question"), ("assistant", "Hello, world!")]
+        await chat.press("escape")
+        assert chat.draft == ""

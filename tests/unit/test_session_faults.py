@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from chatapp.core.backends import make_backend
 from chatapp.core.backends.base import BackendError, GenerationParams
-from chatapp.core.models import FinishReason, Role
+from chatapp.core.models import FinishReason, MessageTree, Role
 from chatapp.core.session import ChatSession
 from chatapp.store.errors import StoreBusy
 from chatapp.store.repos import ConversationRepo
+from chatapp.store.tinystore import LOCK_SUFFIX
 from tests.fixtures.locks import lock_held_by_another_process
 from tests.fixtures.servers import FAULT_TOKENS, SECRET_KEY, closed_port_url
 
@@ -114,3 +117,55 @@ async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
     assert QUESTION not in [m.content for m in stored]
     assert [m.content for m in session.thread] == [*first_turn, "Second question", PARTIAL]
     assert [m.content for m in stored] == [m.content for m in session.thread]
+
+
+async def test_esc_while_the_question_waits_for_the_store_ends_the_reply_once_it_is_stored(
+    tmp_path, fault_server
+):
+    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=5)
+    config = fault_server.config("ok")
+    backend = make_backend(config)
+    try:
+        session = ChatSession.new(repo, backend, config, user="tester")
+        await session.send("First question").wait()
+        path = repo.root / "conversations" / f"{session.conversation.id}.json"
+        with lock_held_by_another_process(path):
+            reply = session.send(QUESTION).start()
+            await asyncio.sleep(0.2)
+            reply.stop()  # Esc: the question is being written, the write goes on
+            await asyncio.sleep(0.2)
+            assert session.generating
+        async with asyncio.timeout(10):
+            await reply.wait()
+    finally:
+        await backend.aclose()
+    assert reply.message.finish_reason == FinishReason.CANCELLED and not reply.text
+    assert not reply.undone and not session.generating
+    _, stored = repo.load(session.conversation.id)
+    assert [m.content for m in stored][2:] == [QUESTION, ""]  # asked, stopped before a word
+
+
+async def test_a_reply_that_cannot_be_stored_is_stored_before_the_next_question(
+    tmp_path, fault_server
+):
+    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=0.3)
+    config = fault_server.config("ok-pause")
+    backend = make_backend(config)
+    try:
+        session = ChatSession.new(repo, backend, config, user="tester")
+        await session.send("First question").wait()
+        path = repo.root / "conversations" / f"{session.conversation.id}.json"
+        reply = session.send(QUESTION).start()
+        await reply.underway.wait()  # the question is stored, the first tokens are here
+        # Another writer holds the file until the reply has ended.
+        with FileLock(f"{path}{LOCK_SUFFIX}"), pytest.raises(StoreBusy):
+            await reply.wait()
+        assert reply.text == PARTIAL and not reply.undone
+        assert session.thread[-1].content == PARTIAL  # shown, answered next
+
+        await session.send("Next question").wait()
+    finally:
+        await backend.aclose()
+    conversation, stored = repo.load(session.conversation.id)
+    contents = [m.content for m in MessageTree(stored).path_to(conversation.active_leaf)]
+    assert contents == ["First question", PARTIAL, QUESTION, PARTIAL, "Next question", PARTIAL]

@@ -318,7 +318,9 @@ class ChatScreen(Screen[None]):
 
     def message_view(self, message: Message) -> MessageView:
         assert self.session is not None
-        return MessageView(message, self.session.sibling_position(message.id))
+        # A turn taken back (it could not be stored) may leave the tree while it is drawn.
+        known = message.id in self.session.tree
+        return MessageView(message, self.session.sibling_position(message.id) if known else (1, 1))
 
     def maybe_load_older(self, scroll_y: float) -> None:
         if scroll_y <= 0 and self._oldest_shown > 0 and not self._loading_older:
@@ -452,7 +454,11 @@ class ChatScreen(Screen[None]):
         # that stores the question, the send and the model's start. Draw at the first
         # token, or after UNDERWAY_WAIT.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reply.underway.wait(), UNDERWAY_WAIT)
+            async with asyncio.timeout(UNDERWAY_WAIT):
+                await reply.underway.wait()
+        if reply.undone:
+            await self.give_back(reply)
+            return
         await self.thread_view.query_children(".welcome").remove()
         if rerender or shown not in (question.id, question.parent_id):
             await self.render_thread(thread)
@@ -494,7 +500,8 @@ class ChatScreen(Screen[None]):
         try:
             while not ended.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), FRAME)
+                    async with asyncio.timeout(FRAME):
+                        await ended.wait()
                 moment = time.monotonic()
                 typing = moment - self.chat_app.last_key_at < TYPING_QUIET
                 if buffer and not (typing and moment - flushed < MAX_DEFER):
@@ -511,8 +518,8 @@ class ChatScreen(Screen[None]):
         await self.finish_reply(view, reply, received / elapsed if received else None)
 
     async def finish_reply(self, view: MessageView, reply: Reply, rate: float | None) -> None:
-        if reply.unsaved_question is not None:
-            await self.give_back(reply.unsaved_question.content, str(reply.error))
+        if reply.undone:
+            await self.give_back(reply)
             return
         message = reply.message
         target: MessageView | None = view
@@ -535,16 +542,28 @@ class ChatScreen(Screen[None]):
         self.maybe_title(reply)
         self.refresh_sidebar()
 
-    async def give_back(self, text: str, error: str) -> None:
-        """The question could not be stored, so it was not sent: the turn leaves the
-        thread and the text goes back into the input, before anything typed since."""
+    async def give_back(self, reply: Reply) -> None:
+        """The turn could not be stored, so nothing was sent: the thread is shown as it was
+        and the question goes back into the input (an edit, back into editing)."""
         await self.render_thread()
-        typed = self.prompt.text
-        self.prompt.text = f"{text}\n{typed}" if typed.strip() else text
-        self.prompt.move_cursor(self.prompt.document.end)
         self.status.state = "error"
+        question = reply.unsaved_question
+        if question is None:  # a regenerate: nothing typed to give back
+            self.notify(f"Not regenerated: {reply.error}", severity="error", markup=False)
+            return
+        tree = reply.session.tree
+        if reply.edit_of is not None and reply.edit_of in tree and self.editing is None:
+            self._draft_before_edit = self.prompt.text
+            self.editing = tree.get(reply.edit_of)
+            self.prompt.text = question.content
+            self.update_banner()
+        else:
+            # Before anything typed since.
+            typed = self.prompt.text
+            self.prompt.text = f"{question.content}\n{typed}" if typed.strip() else question.content
+        self.prompt.move_cursor(self.prompt.document.end)
         self.notify(
-            f"Not sent, your message is back in the input: {error}",
+            f"Not sent, your message is back in the input: {reply.error}",
             severity="error",
             markup=False,
         )

@@ -49,7 +49,9 @@ class Body(Markdown):
 
     def fold(self) -> None:
         height = self.outer_size.height
-        if self.folded or not height:
+        # Not while an update or append mounts its blocks (in batches): the height is not
+        # final, and blocks mounted after the fold would show inside it.
+        if self.folded or not height or self.lock.is_locked:
             return
         self.folded = True
         self.styles.height = height
