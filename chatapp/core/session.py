@@ -139,6 +139,12 @@ class Reply:
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
+    async def ended(self) -> None:
+        """Wait until the reply has ended (finished, stopped, failed or undone), without
+        consuming it."""
+        if self._pump is not None:
+            await asyncio.shield(self._pump)
+
     async def wait(self) -> Message:
         """Consume the rest of the reply (no display) and return the stored message."""
         async for _ in self:

@@ -243,3 +243,21 @@ async def test_a_message_to_a_conversation_deleted_elsewhere_goes_back_into_the_
         assert chat.thread() == [("user", "First question"), ("assistant", "Hello, world!")]
         await chat.press("escape")
         assert chat.draft == ""
+
+
+async def test_a_message_left_with_ctrl_n_while_it_waits_for_the_store_still_comes_back(
+    open_chat, make_settings, fault_server
+):
+    async with open_chat(make_settings(fault_server.config("ok"))) as chat:
+        await chat.send("First question")
+        await chat.reply_finished()
+        repo = chat.app.repo
+        path = repo.root / "conversations" / f"{chat.screen.session.conversation.id}.json"
+
+        with lock_held_by_another_process(path):
+            await chat.send("Keep this text")
+            await chat.press("ctrl+n")
+            await chat.wait_for_text("Not sent, your message is back in the input", 30)
+
+        assert chat.screen.session is None  # still in the new chat
+        assert chat.draft == "Keep this text"

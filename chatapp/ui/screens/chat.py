@@ -557,11 +557,28 @@ class ChatScreen(Screen[None]):
             self.editing = tree.get(reply.edit_of)
             self.prompt.text = question.content
             self.update_banner()
+            self.prompt.move_cursor(self.prompt.document.end)
+            self.notify_given_back(reply)
         else:
-            # Before anything typed since.
-            typed = self.prompt.text
-            self.prompt.text = f"{question.content}\n{typed}" if typed.strip() else question.content
+            self.put_back(reply)
+
+    async def rescue(self, reply: Reply) -> None:
+        """A conversation was left while its question was being stored: if storing it
+        failed, its text comes back into the input here."""
+        await reply.ended()
+        if reply.unsaved_question is not None:
+            self.put_back(reply)
+
+    def put_back(self, reply: Reply) -> None:
+        """The unsent question into the input, before anything typed since."""
+        assert reply.unsaved_question is not None
+        text = reply.unsaved_question.content
+        typed = self.prompt.text
+        self.prompt.text = f"{text}\n{typed}" if typed.strip() else text
         self.prompt.move_cursor(self.prompt.document.end)
+        self.notify_given_back(reply)
+
+    def notify_given_back(self, reply: Reply) -> None:
         self.notify(
             f"Not sent, your message is back in the input: {reply.error}",
             severity="error",
@@ -612,8 +629,10 @@ class ChatScreen(Screen[None]):
             self.status.state = "stopped"
 
     def action_new_chat(self) -> None:
-        if self.session is not None and self.session.generating:
-            self.session.stop()
+        reply = self.session.reply if self.session is not None else None
+        if reply is not None and not reply.done:
+            reply.stop()
+            self.run_worker(self.rescue(reply), group="rescue")
         # A reply worker still starting must not go on with the conversation being left.
         self.workers.cancel_group(self, "llm")
         self.session = None
