@@ -3,13 +3,15 @@ send, and model output that would be markup or terminal escapes if it were trust
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual import events
 
 from chatapp.core.models import FinishReason, Role
 from chatapp.store.repos import ConversationRepo
 from chatapp.ui.widgets.message_view import ErrorBlock
-from tests.fixtures.locks import lock_held_by_another_process
+from tests.fixtures.locks import conversation_file, lock_held_by_another_process
 from tests.fixtures.servers import SECRET_KEY
 
 
@@ -187,16 +189,18 @@ async def test_markup_in_stored_titles_and_messages_is_shown_literally(
         assert "␛[31mred␛[0m" in chat.text()
 
 
+async def first_turn(chat) -> Path:
+    """Ask and get the answer; returns the conversation's file, for another process to lock."""
+    await chat.send("First question")
+    await chat.reply_finished()
+    return conversation_file(chat.app.repo, chat.screen.session.conversation.id)
+
+
 async def test_a_message_that_cannot_be_stored_goes_back_into_the_input(
     open_chat, make_settings, fault_server
 ):
     async with open_chat(make_settings(fault_server.config("ok"))) as chat:
-        await chat.send("First question")
-        await chat.reply_finished()
-        repo = chat.app.repo
-        path = repo.root / "conversations" / f"{chat.screen.session.conversation.id}.json"
-
-        with lock_held_by_another_process(path):
+        with lock_held_by_another_process(await first_turn(chat)):
             await chat.send("Keep this text")
             await chat.type("and this")
             # The store waits for the lock (10 s) before it gives up.
@@ -221,8 +225,7 @@ async def test_a_message_to_a_conversation_deleted_elsewhere_goes_back_into_the_
     open_chat, make_settings, fault_server, data_dir
 ):
     async with open_chat(make_settings(fault_server.config("ok"))) as chat:
-        await chat.send("First question")
-        await chat.reply_finished()
+        await first_turn(chat)
         # chatapp in another terminal deletes this conversation: storing fails at once.
         ConversationRepo(data_dir, "tester").delete(chat.screen.session.conversation.id)
 
@@ -249,12 +252,7 @@ async def test_a_message_left_with_ctrl_n_while_it_waits_for_the_store_still_com
     open_chat, make_settings, fault_server
 ):
     async with open_chat(make_settings(fault_server.config("ok"))) as chat:
-        await chat.send("First question")
-        await chat.reply_finished()
-        repo = chat.app.repo
-        path = repo.root / "conversations" / f"{chat.screen.session.conversation.id}.json"
-
-        with lock_held_by_another_process(path):
+        with lock_held_by_another_process(await first_turn(chat)):
             await chat.send("Keep this text")
             await chat.press("ctrl+n")
             await chat.wait_for_text("Not sent, your message is back in the input", 30)

@@ -16,6 +16,19 @@ def folded(chat) -> list[bool]:
     return [body.folded for body in chat.screen.thread_view.bodies()]
 
 
+async def open_stories(chat) -> None:
+    """Open the stored conversation from the sidebar; it shows its end."""
+    await chat.press("ctrl+f", "down", "enter")
+    await chat.wait_for_text("Paragraph 120:")
+
+
+async def unfold_everything(chat) -> None:
+    """Show every folded body at once, as scrolling past each would."""
+    for body in chat.screen.thread_view.bodies():
+        body.unfold()
+    await chat.pilot.pause()
+
+
 async def test_a_long_streamed_reply_folds_what_is_out_of_sight_and_shows_it_on_scroll(
     open_chat, make_settings, scripted_server
 ):
@@ -44,16 +57,13 @@ async def test_folding_keeps_the_thread_height_so_the_view_does_not_jump(
 ):
     store_conversation("Stories", ["Tell me a story", LONG_REPLY] * 6)
     async with open_chat(settings) as chat:
-        await chat.press("ctrl+f", "down", "enter")
-        await chat.wait_for_text("Paragraph 120:")
+        await open_stories(chat)
         view = chat.screen.thread_view
         await chat.wait_until(lambda: sum(folded(chat)) >= 4, "older replies to fold")
         height, scroll_y = view.virtual_size.height, view.scroll_y
         shown = chat.text()
 
-        for body in view.bodies():
-            body.unfold()
-        await chat.pilot.pause()
+        await unfold_everything(chat)
         assert view.virtual_size.height == height
         assert view.scroll_y == scroll_y
         assert chat.text() == shown
@@ -64,8 +74,7 @@ async def test_after_a_resize_scrolled_to_text_is_shown_at_the_new_width(
 ):
     store_conversation("Stories", ["Tell me a story", LONG_REPLY] * 3)
     async with open_chat(settings) as chat:
-        await chat.press("ctrl+f", "down", "enter")
-        await chat.wait_for_text("Paragraph 120:")
+        await open_stories(chat)
         await chat.wait_until(lambda: any(folded(chat)), "older replies to fold")
 
         await chat.pilot.resize_terminal(70, 30)
@@ -76,9 +85,7 @@ async def test_after_a_resize_scrolled_to_text_is_shown_at_the_new_width(
         # nothing.
         view = chat.screen.thread_view
         height = view.virtual_size.height
-        for body in view.bodies():
-            body.unfold()
-        await chat.pilot.pause()
+        await unfold_everything(chat)
         assert view.virtual_size.height == height
 
         await chat.press("shift+tab", "home")

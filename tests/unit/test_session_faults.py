@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
+from chatapp.config import ModelConfig
 from chatapp.core.backends import make_backend
 from chatapp.core.backends.base import BackendError, GenerationParams
 from chatapp.core.models import FinishReason, MessageTree, Role
@@ -15,7 +18,7 @@ from chatapp.core.session import ChatSession
 from chatapp.store.errors import StoreBusy
 from chatapp.store.repos import ConversationRepo
 from chatapp.store.tinystore import LOCK_SUFFIX
-from tests.fixtures.locks import lock_held_by_another_process
+from tests.fixtures.locks import conversation_file, lock_held_by_another_process
 from tests.fixtures.servers import FAULT_TOKENS, SECRET_KEY, closed_port_url
 
 QUESTION = "Will my question survive this?"
@@ -86,17 +89,26 @@ async def test_cannot_connect_names_the_url(repo, fault_server) -> None:
     assert [m.content for m in stored] == [QUESTION]
 
 
-async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
-    tmp_path, fault_server
-):
-    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=0.3)
-    config = fault_server.config("ok")
+@contextlib.asynccontextmanager
+async def one_turn(
+    tmp_path: Path, config: ModelConfig, lock_timeout: float
+) -> AsyncIterator[tuple[ConversationRepo, ChatSession, Path]]:
+    """A stored conversation with one answered question, and its file (to lock)."""
+    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=lock_timeout)
     backend = make_backend(config)
     try:
         session = ChatSession.new(repo, backend, config, user="tester")
         await session.send("First question").wait()
+        yield repo, session, conversation_file(repo, session.conversation.id)
+    finally:
+        await backend.aclose()
+
+
+async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
+    tmp_path, fault_server
+):
+    async with one_turn(tmp_path, fault_server.config("ok"), 0.3) as (repo, session, path):
         first_turn = [m.content for m in session.thread]
-        path = repo.root / "conversations" / f"{session.conversation.id}.json"
 
         with lock_held_by_another_process(path):
             reply = session.send(QUESTION)
@@ -111,8 +123,6 @@ async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
         assert not session.generating
 
         await session.send("Second question").wait()
-    finally:
-        await backend.aclose()
     _, stored = repo.load(session.conversation.id)
     assert QUESTION not in [m.content for m in stored]
     assert [m.content for m in session.thread] == [*first_turn, "Second question", PARTIAL]
@@ -122,13 +132,7 @@ async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
 async def test_esc_while_the_question_waits_for_the_store_ends_the_reply_once_it_is_stored(
     tmp_path, fault_server
 ):
-    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=5)
-    config = fault_server.config("ok")
-    backend = make_backend(config)
-    try:
-        session = ChatSession.new(repo, backend, config, user="tester")
-        await session.send("First question").wait()
-        path = repo.root / "conversations" / f"{session.conversation.id}.json"
+    async with one_turn(tmp_path, fault_server.config("ok"), 5) as (repo, session, path):
         with lock_held_by_another_process(path):
             reply = session.send(QUESTION).start()
             await asyncio.sleep(0.2)
@@ -137,8 +141,6 @@ async def test_esc_while_the_question_waits_for_the_store_ends_the_reply_once_it
             assert session.generating
         async with asyncio.timeout(10):
             await reply.wait()
-    finally:
-        await backend.aclose()
     assert reply.message.finish_reason == FinishReason.CANCELLED and not reply.text
     assert not reply.undone and not session.generating
     _, stored = repo.load(session.conversation.id)
@@ -148,13 +150,7 @@ async def test_esc_while_the_question_waits_for_the_store_ends_the_reply_once_it
 async def test_a_reply_that_cannot_be_stored_is_stored_before_the_next_question(
     tmp_path, fault_server
 ):
-    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=0.3)
-    config = fault_server.config("ok-pause")
-    backend = make_backend(config)
-    try:
-        session = ChatSession.new(repo, backend, config, user="tester")
-        await session.send("First question").wait()
-        path = repo.root / "conversations" / f"{session.conversation.id}.json"
+    async with one_turn(tmp_path, fault_server.config("ok-pause"), 0.3) as (repo, session, path):
         reply = session.send(QUESTION).start()
         await reply.underway.wait()  # the question is stored, the first tokens are here
         # Another writer holds the file until the reply has ended.
@@ -164,8 +160,6 @@ async def test_a_reply_that_cannot_be_stored_is_stored_before_the_next_question(
         assert session.thread[-1].content == PARTIAL  # shown, answered next
 
         await session.send("Next question").wait()
-    finally:
-        await backend.aclose()
     conversation, stored = repo.load(session.conversation.id)
     contents = [m.content for m in MessageTree(stored).path_to(conversation.active_leaf)]
     assert contents == ["First question", PARTIAL, QUESTION, PARTIAL, "Next question", PARTIAL]

@@ -553,11 +553,7 @@ class ChatScreen(Screen[None]):
             return
         tree = reply.session.tree
         if reply.edit_of is not None and reply.edit_of in tree and self.editing is None:
-            self._draft_before_edit = self.prompt.text
-            self.editing = tree.get(reply.edit_of)
-            self.prompt.text = question.content
-            self.update_banner()
-            self.prompt.move_cursor(self.prompt.document.end)
+            self.begin_edit(tree.get(reply.edit_of), question.content)
             self.notify_given_back(reply)
         else:
             self.put_back(reply)
@@ -698,10 +694,14 @@ class ChatScreen(Screen[None]):
         event.stop()
         if self.pending is not None:
             return
+        self.begin_edit(event.message, event.message.content)
+
+    def begin_edit(self, message: Message, text: str) -> None:
+        """Edit message, with text in the input; the draft comes back when editing ends."""
         if self.editing is None:
             self._draft_before_edit = self.prompt.text
-        self.editing = event.message
-        self.prompt.text = event.message.content
+        self.editing = message
+        self.prompt.text = text
         self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.focus()
         self.update_banner()
