@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,9 +13,8 @@ import typer
 from chatapp.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from chatapp.core.backends import BackendPool
-    from chatapp.core.session import ChatSession, Reply
-    from chatapp.store.repos import ConversationRepo
+    from chatapp.core.session import ChatSession, Turn
+    from chatapp.core.workspace import Workspace
 
 app = typer.Typer(
     name="chatapp",
@@ -45,10 +44,14 @@ def settings_or_exit() -> Settings:
         raise fail(str(error), EXIT_USAGE) from None
 
 
-def repo_for(settings: Settings) -> ConversationRepo:
-    from chatapp.store.repos import ConversationRepo
+def workspace_for(settings: Settings) -> Workspace:
+    from chatapp.core.errors import ChatappError
+    from chatapp.core.workspace import Workspace
 
-    return ConversationRepo(settings.data_dir, settings.user)
+    try:
+        return Workspace(settings)
+    except ChatappError as error:
+        raise fail(str(error), EXIT_USAGE) from None
 
 
 @app.callback()
@@ -69,7 +72,7 @@ def main_callback(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from chatapp.ui.app import ChatApp
 
-    app = ChatApp(settings, model_name=model)
+    app = ChatApp(workspace_for(settings), model_name=model)
     app.run()
     # Textual has already shown the traceback of a crash; the exit status must say so too.
     if app.return_code:
@@ -133,18 +136,21 @@ def ask(
     text = read_question(question)
     if model is not None:
         check_model(settings, model)
-    repo = None if no_save else repo_for(settings)
-    if (continue_ or conversation) and repo is None:
+    if (continue_ or conversation) and no_save:
         raise fail("--no-save cannot continue a stored conversation", EXIT_USAGE)
-    conversation_id = conversation or (last_conversation_id(repo) if continue_ else None)
 
-    async def run(session: ChatSession) -> Reply:
+    def start(workspace: Workspace) -> tuple[ChatSession, Turn]:
         from chatapp.core.session import default_params
 
+        conversation_id = conversation or (last_conversation_id(workspace) if continue_ else None)
+        if conversation_id is None:
+            session = workspace.new_session(model, system=system, save=not no_save)
+        else:
+            session = workspace.open_session(conversation_id, model)
         params = default_params(session.model, temperature=temperature, max_tokens=max_tokens)
-        return session.send(text, params)
+        return session, session.send(text, params)
 
-    run_reply(settings, repo, model, conversation_id, run, json_out=json_out, system=system)
+    run_turn(settings, start, json_out=json_out)
 
 
 @app.command()
@@ -159,113 +165,69 @@ def regenerate(
     settings = settings_or_exit()
     if model is not None:
         check_model(settings, model)
-    repo = repo_for(settings)
-    conversation_id = conversation or last_conversation_id(repo)
 
-    async def run(session: ChatSession) -> Reply:
-        return session.regenerate()
+    def start(workspace: Workspace) -> tuple[ChatSession, Turn]:
+        session = workspace.open_session(conversation or last_conversation_id(workspace), model)
+        return session, session.regenerate()
 
-    run_reply(settings, repo, model, conversation_id, run, json_out=json_out)
+    run_turn(settings, start, json_out=json_out)
 
 
-def last_conversation_id(repo: ConversationRepo) -> str:
-    summary = repo.last()
-    if summary is None:
+def last_conversation_id(workspace: Workspace) -> str:
+    conversation_id = workspace.last_conversation_id()
+    if conversation_id is None:
         raise fail("there is no conversation yet", EXIT_USAGE)
-    return summary.id
+    return conversation_id
 
 
-StartReply = Callable[["ChatSession"], Awaitable["Reply"]]
+StartTurn = Callable[["Workspace"], "tuple[ChatSession, Turn]"]
 
 
-def run_reply(
-    settings: Settings,
-    repo: ConversationRepo | None,
-    model_name: str | None,
-    conversation_id: str | None,
-    start: StartReply,
-    *,
-    json_out: bool,
-    system: str | None = None,
-) -> None:
-    """Open or create the session, start a reply with `start`, stream it, exit properly."""
-    target = (model_name, conversation_id, system)
+def run_turn(settings: Settings, start: StartTurn, *, json_out: bool) -> None:
+    """Open or create the session, start a turn with `start`, stream it, exit properly."""
     try:
-        asyncio.run(_stream_reply(settings, repo, target, start, json_out))
+        asyncio.run(_stream_turn(settings, start, json_out))
     except KeyboardInterrupt:
         # The reply was stopped and its partial text saved by the session.
         typer.echo("", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-async def _stream_reply(
-    settings: Settings,
-    repo: ConversationRepo | None,
-    target: tuple[str | None, str | None, str | None],
-    start: StartReply,
-    json_out: bool,
-) -> None:
-    from chatapp.core.backends import BackendPool
-    from chatapp.core.backends.base import BackendError
-    from chatapp.store.errors import StoreError
+async def _stream_turn(settings: Settings, start: StartTurn, json_out: bool) -> None:
+    from chatapp.core.errors import ChatappError
 
-    pool = BackendPool(settings)
+    workspace = workspace_for(settings)
     try:
-        session = open_session(settings, repo, pool, *target)
-        reply = await start(session)
+        session, turn = start(workspace)
         try:
-            async for piece in reply:
+            async for piece in turn:
                 if not json_out:
                     sys.stdout.write(piece)
                     sys.stdout.flush()
-        except (BackendError, StoreError) as error:
+        except ChatappError as error:
             if not json_out:
                 sys.stdout.write("\n")
             raise fail(str(error)) from None
         if json_out:
-            sys.stdout.write(reply_json(session, reply) + "\n")
-        elif reply.text and not reply.text.endswith("\n"):
+            sys.stdout.write(turn_json(session, turn) + "\n")
+        elif turn.text and not turn.text.endswith("\n"):
             sys.stdout.write("\n")
-    except (ValueError, StoreError) as error:
+        sys.stdout.flush()
+    except ChatappError as error:
         raise fail(str(error)) from None
     finally:
-        await pool.aclose()
+        # A new conversation's title is made here, after the answer is out.
+        await workspace.aclose()
 
 
-def open_session(
-    settings: Settings,
-    repo: ConversationRepo | None,
-    pool: BackendPool,
-    model_name: str | None,
-    conversation_id: str | None,
-    system: str | None,
-) -> ChatSession:
-    from chatapp.core.session import ChatSession
-
-    if conversation_id is not None and repo is not None:
-        conversation, messages = repo.load(conversation_id)
-        model = settings.model(model_name or _known_model(settings, conversation.model))
-        session = ChatSession(repo, pool.get(model.name), model, conversation, messages)
-        if model_name:
-            session.use_model(pool.get(model.name), model)
-        return session
-    model = settings.model(model_name)
-    return ChatSession.new(repo, pool.get(model.name), model, user=settings.user, system=system)
-
-
-def _known_model(settings: Settings, name: str | None) -> str | None:
-    """A stored conversation's model, if it is still configured (else the default)."""
-    return name if name in settings.models else None
-
-
-def reply_json(session: ChatSession, reply: Reply) -> str:
+def turn_json(session: ChatSession, turn: Turn) -> str:
     import orjson
 
-    message = reply.message
-    usage = reply.usage
+    message = turn.answer
+    usage = turn.usage
     data = {
-        "text": reply.text,
-        "conversation_id": session.conversation.id,
+        "text": turn.text,
+        "conversation_id": session.id,
         "message_id": message.id,
         "model": message.model,
         "finish_reason": message.finish_reason,
@@ -275,7 +237,7 @@ def reply_json(session: ChatSession, reply: Reply) -> str:
             "completion_tokens": message.completion_tokens,
             "tokens_per_second": message.tokens_per_second,
             "time_to_first_token": usage.time_to_first_token if usage else None,
-            "dropped_messages": reply.prompt.dropped,
+            "dropped_messages": turn.prompt.dropped,
         },
     }
     return orjson.dumps(data).decode()
@@ -288,9 +250,7 @@ def reply_json(session: ChatSession, reply: Reply) -> str:
 def models() -> None:
     """List configured models and whether each one can be reached now."""
     settings = settings_or_exit()
-    from chatapp.core.reachability import check_models
-
-    results = asyncio.run(check_models(settings))
+    results = asyncio.run(workspace_for(settings).check_models())
     for name, model in settings.models.items():
         mark = "*" if name == settings.default_model else " "
         typer.echo(f"{mark} {name:<16} {model.backend:<7} {results[name]}")
@@ -311,8 +271,13 @@ def history(
     """List stored conversations, newest first."""
     import datetime
 
-    repo = repo_for(settings_or_exit())
-    summaries = repo.search(search) if search else repo.list_conversations()
+    from chatapp.core.errors import ChatappError
+
+    workspace = workspace_for(settings_or_exit())
+    try:
+        summaries = workspace.list_conversations(search)
+    except ChatappError as error:
+        raise fail(str(error)) from None
     for summary in summaries[:limit]:
         when = datetime.datetime.fromtimestamp(summary.updated).strftime("%Y-%m-%d %H:%M")
         typer.echo(f"{summary.id}  {when}  {summary.message_count:>4} msgs  {summary.title}")
@@ -321,26 +286,24 @@ def history(
 @app.command()
 def show(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
     """Print one conversation (its visible branch) as Markdown."""
-    from chatapp.core.markdown import conversation_markdown
-    from chatapp.store.errors import StoreError
+    from chatapp.core.errors import ChatappError
 
-    repo = repo_for(settings_or_exit())
+    workspace = workspace_for(settings_or_exit())
     try:
-        conversation, messages = repo.load(conversation_id)
-    except StoreError as error:
+        typer.echo(workspace.markdown(conversation_id))
+    except ChatappError as error:
         raise fail(str(error)) from None
-    typer.echo(conversation_markdown(conversation, messages))
 
 
 @app.command()
 def rm(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
     """Delete a conversation."""
-    from chatapp.store.errors import StoreError
+    from chatapp.core.errors import ChatappError
 
-    repo = repo_for(settings_or_exit())
+    workspace = workspace_for(settings_or_exit())
     try:
-        repo.delete(conversation_id)
-    except StoreError as error:
+        workspace.delete(conversation_id)
+    except ChatappError as error:
         raise fail(str(error)) from None
     typer.echo(f"deleted {conversation_id}")
 

@@ -13,6 +13,10 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from chatapp.core.errors import ConfigError
+
+__all__ = ["ConfigError", "ModelConfig", "Settings", "load_settings"]
+
 APP_NAME = "chatapp"
 EMBEDDED_MODEL = "smollm2"
 
@@ -22,10 +26,6 @@ EMBEDDED_MODEL = "smollm2"
 EMBEDDED_SYSTEM_PROMPT = (
     "You are a helpful assistant. Always answer in English, in one short sentence."
 )
-
-
-class ConfigError(Exception):
-    """A bad config file; str() is one line: file:line: problem."""
 
 
 class ModelConfig(BaseModel):

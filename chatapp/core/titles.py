@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from chatapp.core.backends.base import Backend, BackendError, ChatMessage, GenerationParams
-from chatapp.core.session import TITLE_LENGTH, plain_title
+from chatapp.core.generation import Generation
 
 # Of the prompts tried on SmolLM2-135M, this one gave the most usable titles; small models
 # still often answer the question instead, which clean_title() rejects.
@@ -18,6 +18,15 @@ MAX_WORDS = 6
 _ANSWER = re.compile(r"\b(is|are|was|were|will|can|does|do)\b", re.IGNORECASE)
 TITLE_PARAMS = GenerationParams(max_tokens=16, temperature=0.0)
 TITLE_TIMEOUT = 10.0
+TITLE_LENGTH = 48
+
+
+def plain_title(text: str) -> str:
+    """A fallback title: the first line of the first message, shortened on a word."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "New chat")
+    if len(line) <= TITLE_LENGTH:
+        return line
+    return line[:TITLE_LENGTH].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
 def clean_title(raw: str, question: str) -> str | None:
@@ -53,14 +62,9 @@ async def generate_title(backend: Backend, question: str) -> str:
             "content": TITLE_PROMPT.format(question=question[:1000]),
         }
     ]
-    parts: list[str] = []
-
-    async def collect() -> None:
-        async for chunk in backend.stream(prompt, TITLE_PARAMS):
-            parts.append(chunk.text)
-
+    generation = Generation(backend, prompt, TITLE_PARAMS)
     try:
-        await asyncio.wait_for(collect(), TITLE_TIMEOUT)
+        raw = await asyncio.wait_for(generation.wait(), TITLE_TIMEOUT)
     except (BackendError, TimeoutError):
         return plain_title(question)
-    return clean_title("".join(parts), question) or plain_title(question)
+    return clean_title(raw, question) or plain_title(question)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatapp.core.errors import StoreError
 
-class StoreError(Exception):
-    """Something went wrong reading or writing chat data; str() is one line."""
+__all__ = ["ConversationNotFound", "CorruptFile", "StoreBusy", "StoreError"]
 
 
 class ConversationNotFound(StoreError):

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 
 pytestmark = [
     pytest.mark.slow,
@@ -169,7 +170,7 @@ def test_ask_watch_the_reply_stream_quit_and_find_it_again(
     terminal.press("C-q")
     assert terminal.exit_status() == 0, terminal.screen()
 
-    repo = ConversationRepo(tmp_path / "data", USER)
+    repo = ConversationRepo(UserDir(tmp_path / "data", USER))
     [summary] = repo.list_conversations()
     _, (question, reply) = repo.load(summary.id)
     assert (question.content, reply.role) == (QUESTION, "assistant")

@@ -4,15 +4,8 @@ that reads the screen the way a user does."""
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
-import re
-import sys
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +16,14 @@ from textual.widgets import OptionList
 
 from chatapp.config import ModelConfig, Settings, embedded_model
 from chatapp.core.models import Conversation, Message, Role
-from chatapp.store.repos import MESSAGES_TABLE, ConversationRepo
+from chatapp.core.workspace import Workspace
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 from chatapp.ui.app import ChatApp
 from chatapp.ui.screens.chat import ChatScreen
 from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.prompt_input import PromptInput
-from chatapp.ui.widgets.status_bar import StatusBar
-from tests.fixtures.servers import LOOPBACK, sse_chunk
 
 USER = "tester"
 SIZE = (110, 36)
@@ -51,20 +44,15 @@ class Chat:
 
     @property
     def screen(self) -> ChatScreen:
-        return self.app.chat_screen
+        return next(s for s in self.app.screen_stack if isinstance(s, ChatScreen))
 
     def text(self) -> str:
         """Everything on the terminal right now, line by line (modal screens included)."""
-        strips = self.app.screen._compositor.render_strips()
-        return "\n".join(strip.text.rstrip() for strip in strips)
+        return self.app.screen_text()
 
     def text_of(self, widget: Widget) -> str:
         """What a widget shows inside its border and padding, as text."""
-        region = widget.content_region
-        strips = self.app.screen._compositor.render_strips()[region.y : region.bottom]
-        return "\n".join(
-            strip.crop(region.x, region.right).text.rstrip() for strip in strips
-        ).strip()
+        return self.app.screen_text(widget.content_region)
 
     def line_of(self, widget: Widget) -> str:
         """What a widget shows, its wrapped lines joined into one."""
@@ -72,7 +60,7 @@ class Chat:
 
     @property
     def status(self) -> str:
-        return str(self.app.chat_screen.query_one(StatusBar).render())
+        return str(self.screen.status.render())
 
     @property
     def draft(self) -> str:
@@ -98,7 +86,7 @@ class Chat:
         """The visible branch of the open conversation as stored on disk."""
         session = self.screen.session
         assert session is not None, "no conversation is open"
-        conversation, messages = self.app.repo.load(session.conversation.id)
+        conversation, messages = self.app.workspace.conversations.load(session.id)
         by_id = {m.id: m for m in messages}
         path: list[Message] = []
         node = by_id.get(conversation.active_leaf or "")
@@ -157,7 +145,7 @@ def open_chat() -> Callable[..., contextlib.AbstractAsyncContextManager[Chat]]:
     async def run(
         settings: Settings, model_name: str | None = None, size: tuple[int, int] = SIZE
     ) -> AsyncIterator[Chat]:
-        app = ChatApp(settings, model_name)
+        app = ChatApp(Workspace(settings), model_name)
         async with app.run_test(size=size, notifications=True) as pilot:
             chat = Chat(app, pilot)
             await chat.wait_until(lambda: app.screen_stack[1:], "the chat screen")
@@ -206,7 +194,7 @@ def store_conversation(data_dir: Path) -> Callable[..., Conversation]:
         model: str = "smollm2",
         updated: float | None = None,
     ) -> Conversation:
-        repo = ConversationRepo(data_dir, USER)
+        repo = ConversationRepo(UserDir(data_dir, USER))
         conversation = Conversation(user=USER, title=title, model=model)
         repo.create(conversation)
         parent: str | None = None
@@ -224,8 +212,7 @@ def store_conversation(data_dir: Path) -> Callable[..., Conversation]:
             messages.append(message)
             parent = message.id
         # One write for all of them: append_message fsyncs each, ~9 ms a message.
-        with repo._conversation_file(conversation.id).writing() as db:
-            db.table(MESSAGES_TABLE).insert_multiple(m.to_dict() for m in messages)
+        repo.append_messages(conversation.id, messages)
         conversation.active_leaf = parent
         if updated is not None:
             conversation.updated = updated
@@ -233,128 +220,3 @@ def store_conversation(data_dir: Path) -> Callable[..., Conversation]:
         return conversation
 
     return store
-
-
-# --- a scripted OpenAI-compatible model ---------------------------------------------------
-
-
-@dataclass
-class Script:
-    """What a scripted model answers: successive replies per question (the last one
-    repeats), and "You said: <question>" to anything else, such as the title request."""
-
-    replies: dict[str, list[str]]
-    delay: float = 0.0
-    questions: list[str] = field(default_factory=list)
-
-    def reply_to(self, question: str) -> str:
-        self.questions.append(question)
-        queue = self.replies.get(question)
-        if not queue:
-            return f"You said: {question}"
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-
-class _ScriptHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _ScriptServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Quiet."""
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._send_json({"object": "list", "data": [{"id": "scripted-model"}]})
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        script = self.server.scripts[self.path.lstrip("/").partition("/")[0]]
-        question = next(
-            (m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), ""
-        )
-        reply = script.reply_to(question)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        tokens = re.findall(r"\s*\S+|\s+", reply)
-        try:
-            for token in tokens:
-                self._chunk(sse_chunk(token))
-                if script.delay:
-                    time.sleep(script.delay)
-            self._chunk(sse_chunk(finish_reason="stop"))
-            usage = {"prompt_tokens": 20, "completion_tokens": len(tokens)}
-            self._chunk(b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n")
-            self._chunk(b"data: [DONE]\n\n")
-            self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the user pressed Esc: the client hung up
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def _send_json(self, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _ScriptServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self) -> None:
-        super().__init__((LOOPBACK, 0), _ScriptHandler)
-        self.scripts: dict[str, Script] = {}
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """An app closing mid-request hangs up; anything else is reported."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-@dataclass
-class ScriptedServer:
-    server: _ScriptServer
-    _keys: Iterator[int] = field(default_factory=itertools.count)
-
-    def config(
-        self,
-        replies: dict[str, list[str]] | None = None,
-        *,
-        name: str = "scripted",
-        delay: float = 0.0,
-    ) -> ModelConfig:
-        """A model answering from its own script; `self.script(config)` reads it back."""
-        key = f"s{next(self._keys)}"
-        self.server.scripts[key] = Script({q: list(r) for q, r in (replies or {}).items()}, delay)
-        host, port = self.server.server_address[:2]
-        return ModelConfig(
-            name=name,
-            backend="openai",
-            base_url=f"http://{host}:{port}/{key}/v1",
-            model="scripted-model",
-            n_ctx=4096,
-            timeout=10.0,
-        )
-
-    def script(self, config: ModelConfig) -> Script:
-        assert config.base_url is not None
-        return self.server.scripts[config.base_url.split("/")[3]]
-
-
-@pytest.fixture(scope="session")
-def scripted_server() -> Iterator[ScriptedServer]:
-    """An OpenAI-compatible server whose replies each test writes: deterministic text,
-    optionally streamed slowly (delay seconds a word)."""
-    server = _ScriptServer()
-    thread = threading.Thread(target=server.serve_forever, name="scripted", daemon=True)
-    thread.start()
-    yield ScriptedServer(server)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)

@@ -9,7 +9,8 @@ import pytest
 from textual import events
 
 from chatapp.core.models import FinishReason, Role
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 from chatapp.ui.widgets.message_view import ErrorBlock
 from tests.fixtures.locks import conversation_file, lock_held_by_another_process
 from tests.fixtures.servers import SECRET_KEY
@@ -114,7 +115,7 @@ async def test_a_huge_paste_that_cannot_be_sent_stays_in_the_box(
         await chat.wait_for_text("the prompt is too long")
         assert chat.draft == paste
         assert chat.views() == []
-        assert chat.app.repo.list_conversations() == []
+        assert chat.app.workspace.list_conversations() == []
 
         # Replaced by something short, it goes, and alone: nothing of the refused send
         # lingers in the conversation.
@@ -193,7 +194,7 @@ async def first_turn(chat) -> Path:
     """Ask and get the answer; returns the conversation's file, for another process to lock."""
     await chat.send("First question")
     await chat.reply_finished()
-    return conversation_file(chat.app.repo, chat.screen.session.conversation.id)
+    return conversation_file(chat.app.workspace.conversations, chat.screen.session.conversation.id)
 
 
 async def test_a_message_that_cannot_be_stored_goes_back_into_the_input(
@@ -227,7 +228,7 @@ async def test_a_message_to_a_conversation_deleted_elsewhere_goes_back_into_the_
     async with open_chat(make_settings(fault_server.config("ok"))) as chat:
         await first_turn(chat)
         # chatapp in another terminal deletes this conversation: storing fails at once.
-        ConversationRepo(data_dir, "tester").delete(chat.screen.session.conversation.id)
+        ConversationRepo(UserDir(data_dir, "tester")).delete(chat.screen.session.conversation.id)
 
         await chat.send("Keep this text")
         await chat.wait_for_text("Not sent, your message is back in the input")

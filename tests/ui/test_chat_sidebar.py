@@ -93,7 +93,7 @@ async def test_f2_renames_the_highlighted_conversation(open_chat, settings, stor
 
         await sidebar_lists(chat, "Greetings")
         assert "Rename conversation" not in chat.text()
-        assert [s.title for s in chat.app.repo.list_conversations()] == ["Greetings"]
+        assert [s.title for s in chat.app.workspace.list_conversations()] == ["Greetings"]
 
 
 async def test_esc_in_the_rename_box_keeps_the_title(open_chat, settings, store_conversation):
@@ -106,7 +106,7 @@ async def test_esc_in_the_rename_box_keeps_the_title(open_chat, settings, store_
         await chat.press("escape")
         await chat.pilot.pause(0.2)
         assert chat.sidebar() == ["Keep me"]
-        assert [s.title for s in chat.app.repo.list_conversations()] == ["Keep me"]
+        assert [s.title for s in chat.app.workspace.list_conversations()] == ["Keep me"]
 
 
 async def test_delete_asks_first_and_ctrl_z_brings_it_back(open_chat, settings, store_conversation):
@@ -126,12 +126,12 @@ async def test_delete_asks_first_and_ctrl_z_brings_it_back(open_chat, settings, 
         await chat.press("y")
         await sidebar_lists(chat, "Older")
         assert "Press ctrl+z to undo" in chat.text()
-        assert [s.title for s in chat.app.repo.list_conversations()] == ["Older"]
+        assert [s.title for s in chat.app.workspace.list_conversations()] == ["Older"]
 
         await chat.press("ctrl+z")
         await sidebar_lists(chat, "Doomed", "Older")
         assert "Conversation restored" in chat.text()
-        assert len(chat.app.repo.list_conversations()) == 2
+        assert len(chat.app.workspace.list_conversations()) == 2
 
 
 async def test_ctrl_z_undoes_a_delete_even_from_the_message_box(
@@ -220,7 +220,7 @@ async def test_the_model_names_a_new_conversation_after_the_first_reply(
         await chat.send(question)
         await chat.reply_finished()
         await sidebar_lists(chat, "Lisbon in May")
-        assert [s.title for s in chat.app.repo.list_conversations()] == ["Lisbon in May"]
+        assert [s.title for s in chat.app.workspace.list_conversations()] == ["Lisbon in May"]
 
 
 async def test_a_rename_during_title_generation_is_kept(open_chat, make_settings, scripted_server):
@@ -241,4 +241,4 @@ async def test_a_rename_during_title_generation_is_kept(open_chat, make_settings
         await chat.wait_until(lambda: len(titles) == 2, "the title request")
         await chat.pilot.pause(3)
         assert chat.sidebar() == ["My trip"]
-        assert [s.title for s in chat.app.repo.list_conversations()] == ["My trip"]
+        assert [s.title for s in chat.app.workspace.list_conversations()] == ["My trip"]

@@ -20,8 +20,10 @@ from textual.pilot import Pilot
 
 from chatapp.config import ModelConfig, Settings
 from chatapp.core.models import Conversation, FinishReason, Message, Role
-from chatapp.store import repos
-from chatapp.store.repos import ConversationRepo
+from chatapp.core.workspace import Workspace
+from chatapp.store import conversations as conversation_store
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 from chatapp.ui.app import ChatApp
 from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
@@ -153,11 +155,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def conversations(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """The stored conversations, each written at its own fixed time."""
-    repo = ConversationRepo(settings.data_dir, USER)
+    repo = ConversationRepo(UserDir(settings.data_dir, USER))
     for stored in CONVERSATIONS:
         with monkeypatch.context() as patch:
             # Appending stamps the conversation with the clock: make it the stored time.
-            patch.setattr(repos, "time", SimpleNamespace(time=lambda t=stored.updated: t))
+            patch.setattr(
+                conversation_store, "time", SimpleNamespace(time=lambda t=stored.updated: t)
+            )
             store(repo, stored)
 
 
@@ -201,33 +205,35 @@ def opening(position: int) -> Callable[[Pilot[Any]], Awaitable[None]]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_empty_first_start(snap_compare: Any, settings: Settings, size: tuple[int, int]) -> None:
-    assert snap_compare(ChatApp(settings), terminal_size=size, run_before=settled)
+    assert snap_compare(ChatApp(Workspace(settings)), terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_conversation_with_a_code_block(
     snap_compare: Any, settings: Settings, conversations: None, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(ChatApp(settings), terminal_size=size, run_before=opening(0))
+    assert snap_compare(ChatApp(Workspace(settings)), terminal_size=size, run_before=opening(0))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_reply_that_failed_shows_its_error(
     snap_compare: Any, settings: Settings, conversations: None, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(ChatApp(settings), terminal_size=size, run_before=opening(1))
+    assert snap_compare(ChatApp(Workspace(settings)), terminal_size=size, run_before=opening(1))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_keys_help(
     snap_compare: Any, settings: Settings, conversations: None, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(ChatApp(settings), terminal_size=size, press=["f1"], run_before=settled)
+    assert snap_compare(
+        ChatApp(Workspace(settings)), terminal_size=size, press=["f1"], run_before=settled
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_command_palette(
     snap_compare: Any, settings: Settings, conversations: None, size: tuple[int, int]
 ) -> None:
-    app = ChatApp(settings)
+    app = ChatApp(Workspace(settings))
     assert snap_compare(app, terminal_size=size, press=["ctrl+p"], run_before=settled)

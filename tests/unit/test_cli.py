@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from chatapp.core.models import FinishReason, Role
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 from tests.fixtures.servers import KEY_ENV, SECRET_KEY
 
 CHATAPP = [sys.executable, "-m", "chatapp"]
@@ -40,7 +41,7 @@ def run(
 
 
 def repo(env: dict[str, str]) -> ConversationRepo:
-    return ConversationRepo(Path(env["CHATAPP_DATA_DIR"]), "tester")
+    return ConversationRepo(UserDir(Path(env["CHATAPP_DATA_DIR"]), "tester"))
 
 
 def test_ask_answers_offline_with_the_embedded_model(env) -> None:

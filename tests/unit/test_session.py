@@ -12,7 +12,8 @@ from chatapp.core.backends.base import ContextOverflow, GenerationParams
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.models import FinishReason, Role
 from chatapp.core.session import ChatSession
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 
 SHORT = GenerationParams(max_tokens=24, temperature=0.0, seed=1)
 LONG = GenerationParams(max_tokens=400, temperature=0.0, seed=1)
@@ -28,7 +29,7 @@ def backend() -> LlamaBackend:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> ConversationRepo:
-    return ConversationRepo(tmp_path / "data", "tester")
+    return ConversationRepo(UserDir(tmp_path / "data", "tester"))
 
 
 def new_session(repo: ConversationRepo, backend: LlamaBackend) -> ChatSession:
@@ -40,7 +41,7 @@ async def test_a_question_is_answered_and_stored(repo, backend) -> None:
     reply = session.send("What is the capital of France?", SHORT)
     pieces = [piece async for piece in reply]
     assert pieces and "".join(pieces) == reply.text
-    assert reply.message.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
+    assert reply.answer.finish_reason in (FinishReason.STOP, FinishReason.LENGTH)
     assert reply.usage is not None and reply.usage.completion_tokens > 0
     conversation, messages = repo.load(session.conversation.id)
     assert [m.role for m in messages] == [Role.USER, Role.ASSISTANT]
@@ -57,7 +58,7 @@ async def test_the_question_is_on_disk_before_the_first_token(repo, backend) -> 
         _, messages = repo.load(session.conversation.id)
         assert messages[0].content == "Name a colour."
         reply.stop()
-    assert reply.message.finish_reason in (FinishReason.CANCELLED, FinishReason.STOP)
+    assert reply.answer.finish_reason in (FinishReason.CANCELLED, FinishReason.STOP)
 
 
 async def test_stop_keeps_the_partial_reply(repo, backend) -> None:
@@ -68,8 +69,8 @@ async def test_stop_keeps_the_partial_reply(repo, backend) -> None:
         received += 1
         if received == 5:
             reply.stop()
-    assert reply.message.finish_reason == FinishReason.CANCELLED
-    assert reply.message.incomplete
+    assert reply.answer.finish_reason == FinishReason.CANCELLED
+    assert reply.answer.incomplete
     _, messages = repo.load(session.conversation.id)
     stored = messages[-1]
     assert stored.role == Role.ASSISTANT and stored.content == reply.text
@@ -80,7 +81,7 @@ async def test_stop_keeps_the_partial_reply(repo, backend) -> None:
 
 
 async def test_partial_reply_is_saved_while_it_streams(repo, backend, monkeypatch) -> None:
-    monkeypatch.setattr("chatapp.core.session.SAVE_INTERVAL", 0.0)
+    monkeypatch.setattr("chatapp.core.turn.SAVE_INTERVAL", 0.0)
     session = new_session(repo, backend)
     reply = session.send("Write a long story about a dragon.", LONG)
     seen_partial = False
@@ -110,7 +111,7 @@ async def test_regenerate_adds_a_sibling_and_switching_follows_it(repo, backend)
     shown = session.switch_sibling(second.id, -1)
     assert shown == first.id and session.thread[-1].id == first.id
     await asyncio.to_thread(session.save_conversation)
-    reopened = ChatSession.open(repo, session.conversation.id, backend, embedded_model())
+    reopened = ChatSession(repo, backend, embedded_model(), *repo.load(session.conversation.id))
     assert reopened.thread[-1].id == first.id
     assert reopened.sibling_position(first.id) == (1, 2)
 

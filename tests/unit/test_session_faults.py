@@ -15,9 +15,10 @@ from chatapp.core.backends import make_backend
 from chatapp.core.backends.base import BackendError, GenerationParams
 from chatapp.core.models import FinishReason, MessageTree, Role
 from chatapp.core.session import ChatSession
+from chatapp.store.conversations import ConversationRepo
 from chatapp.store.errors import StoreBusy
-from chatapp.store.repos import ConversationRepo
 from chatapp.store.tinystore import LOCK_SUFFIX
+from chatapp.store.users import UserDir
 from tests.fixtures.locks import conversation_file, lock_held_by_another_process
 from tests.fixtures.servers import FAULT_TOKENS, SECRET_KEY, closed_port_url
 
@@ -27,7 +28,7 @@ PARTIAL = "".join(FAULT_TOKENS)
 
 @pytest.fixture
 def repo(tmp_path: Path) -> ConversationRepo:
-    return ConversationRepo(tmp_path / "data", "tester")
+    return ConversationRepo(UserDir(tmp_path / "data", "tester"))
 
 
 async def ask(repo: ConversationRepo, config) -> tuple[ChatSession, BackendError]:
@@ -94,7 +95,7 @@ async def one_turn(
     tmp_path: Path, config: ModelConfig, lock_timeout: float
 ) -> AsyncIterator[tuple[ConversationRepo, ChatSession, Path]]:
     """A stored conversation with one answered question, and its file (to lock)."""
-    repo = ConversationRepo(tmp_path / "data", "tester", lock_timeout=lock_timeout)
+    repo = ConversationRepo(UserDir(tmp_path / "data", "tester"), lock_timeout=lock_timeout)
     backend = make_backend(config)
     try:
         session = ChatSession.new(repo, backend, config, user="tester")
@@ -116,8 +117,8 @@ async def test_a_question_that_cannot_be_stored_is_not_sent_and_is_given_back(
                 await reply.wait()
         assert "is locked by another chatapp process" in str(caught.value)
         assert reply.error is caught.value and not reply.text
-        assert reply.unsaved_question is not None
-        assert reply.unsaved_question.content == QUESTION
+        assert reply.undone and reply.question is not None
+        assert reply.question.content == QUESTION
         # Undone: the next question follows the first turn, as if this one was never typed.
         assert [m.content for m in session.thread] == first_turn
         assert not session.generating
@@ -141,7 +142,7 @@ async def test_esc_while_the_question_waits_for_the_store_ends_the_reply_once_it
             assert session.generating
         async with asyncio.timeout(10):
             await reply.wait()
-    assert reply.message.finish_reason == FinishReason.CANCELLED and not reply.text
+    assert reply.answer.finish_reason == FinishReason.CANCELLED and not reply.text
     assert not reply.undone and not session.generating
     _, stored = repo.load(session.conversation.id)
     assert [m.content for m in stored][2:] == [QUESTION, ""]  # asked, stopped before a word
@@ -152,7 +153,7 @@ async def test_a_reply_that_cannot_be_stored_is_stored_before_the_next_question(
 ):
     async with one_turn(tmp_path, fault_server.config("ok-pause"), 0.3) as (repo, session, path):
         reply = session.send(QUESTION).start()
-        await reply.underway.wait()  # the question is stored, the first tokens are here
+        await reply.generation.first_text()  # the question is stored, the first tokens are here
         # Another writer holds the file until the reply has ended.
         with FileLock(f"{path}{LOCK_SUFFIX}"), pytest.raises(StoreBusy):
             await reply.wait()

@@ -6,8 +6,7 @@ import pytest
 
 from chatapp.config import embedded_model
 from chatapp.core.backends.llama_local import LlamaBackend
-from chatapp.core.session import plain_title
-from chatapp.core.titles import clean_title, generate_title
+from chatapp.core.titles import clean_title, generate_title, plain_title
 
 
 @pytest.mark.parametrize(

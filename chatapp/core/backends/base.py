@@ -6,6 +6,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict
 
+from chatapp.core.errors import BackendError
+
+__all__ = ["BackendError"]
+
 
 class ChatMessage(TypedDict):
     role: str
@@ -71,12 +75,26 @@ class ModelInfo:
 class Backend(Protocol):
     """A model that streams chat replies.
 
+    Readiness: ``ready`` says whether a reply can start now without a long wait (a local
+    model must load first); ``await prepare()`` makes it so, raising the BackendError that
+    stops it (a model file that cannot load). Streaming without preparing works too, the
+    first reply just waits for the load.
+
     Cancelling: the consumer stops iterating and closes the stream (``aclose()``,
     or task cancellation); the backend must stop generating promptly.
     """
 
     name: str
     n_ctx: int
+
+    @property
+    def ready(self) -> bool:
+        """True when a reply can start now without a long wait."""
+        ...
+
+    async def prepare(self) -> None:
+        """Make the backend ready (load a local model off the event loop)."""
+        ...
 
     def stream(
         self, messages: list[ChatMessage], params: GenerationParams
@@ -89,10 +107,6 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
-
-
-class BackendError(Exception):
-    """A failure a user can act on; str(error) is one line for the screen."""
 
 
 class CannotConnect(BackendError):

@@ -1,8 +1,10 @@
-"""What the HTTP backends share: the client with explicit timeouts, and failures mapped to
-the BackendError family with one-line messages that never carry the API key."""
+"""What the HTTP backends share: the client with explicit timeouts, the one loop that
+streams a reply, and failures mapped to the BackendError family with one-line messages
+that never carry the API key."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import email.utils
@@ -10,10 +12,10 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -25,7 +27,9 @@ from chatapp.core.backends.base import (
     BackendTimeout,
     CannotConnect,
     ChatMessage,
+    Chunk,
     ContextOverflow,
+    GenerationParams,
     MalformedResponse,
     ModelNotFound,
     RateLimited,
@@ -33,6 +37,7 @@ from chatapp.core.backends.base import (
     StreamDropped,
     Usage,
 )
+from chatapp.core.backends.framing import Framer, FrameT, ReplyDecoder, ReplyReader
 
 # A server that has not accepted the connection in this long is down or unreachable;
 # waiting the whole read timeout for it would only delay the message.
@@ -333,23 +338,75 @@ def _reason(error: Exception) -> str:
     return _ERRNO_PREFIX.sub("", _one_line(str(error))) or type(error).__name__
 
 
-class HTTPBackend:
+class HTTPBackend(abc.ABC, Generic[FrameT]):
     """What the OpenAI-compatible and Ollama backends share: config, the (maybe shared)
-    client, and fetching the server's model list."""
+    client, the one loop that streams a reply, and fetching the server's model list.
+
+    A subclass says where to post (`_chat_url`, `_request_body`), how its stream is framed
+    (`_framer`) and how to read a frame (`_reply_reader`).
+    """
 
     kind = "http"
+    _chat_url: str
 
     def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
         if not config.base_url:
             raise ValueError(f"an {self.kind} backend needs base_url")
+        self._base_url = config.base_url
         self.name = config.name
         self.n_ctx = config.n_ctx
         self._config = config
         self._owns_client = client is None
         self._client = client or make_client(config)
 
+    @property
+    def ready(self) -> bool:
+        """Always: a server is asked on each request, there is nothing to load here."""
+        return True
+
+    async def prepare(self) -> None:
+        """Nothing to prepare; whether the server answers shows on the first request."""
+
     def count_tokens(self, messages: list[ChatMessage]) -> int | None:
         return None
+
+    async def stream(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[Chunk, None]:
+        """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
+
+        Closing the generator (aclose, or cancelling the task iterating it) leaves the
+        `async with` below, which closes the HTTP stream, so the server stops generating.
+        """
+        ref = self._server_ref()
+        progress = ReplyProgress()
+        decoder = ReplyDecoder(self._framer(), self._reply_reader(), ref, progress)
+        with transport_errors(ref, progress):
+            body = self._request_body(messages, params)
+            async with self._post_stream(self._chat_url, body, ref, progress) as response:
+                async for data in response.aiter_bytes():
+                    for text in decoder.feed(data):
+                        yield Chunk(text)
+                    if decoder.done:
+                        break
+                else:
+                    for text in decoder.finish():
+                        yield Chunk(text)
+        yield decoder.final_chunk()
+
+    @abc.abstractmethod
+    def _request_body(
+        self, messages: list[ChatMessage], params: GenerationParams
+    ) -> dict[str, Any]:
+        """The JSON posted to `_chat_url` to ask for a streamed reply."""
+
+    @abc.abstractmethod
+    def _framer(self) -> Framer[FrameT]:
+        """A fresh framer for one reply's bytes."""
+
+    @abc.abstractmethod
+    def _reply_reader(self) -> ReplyReader[FrameT]:
+        """A fresh reader for one reply's frames."""
 
     @contextlib.asynccontextmanager
     async def _post_stream(
@@ -373,7 +430,7 @@ class HTTPBackend:
             await self._client.aclose()
 
     def _server_ref(self) -> ServerRef:
-        return ServerRef.from_config(self._config, self._config.base_url or "")
+        return ServerRef.from_config(self._config, self._base_url)
 
     async def _model_list(self, url: str, key: str) -> list[dict[str, Any]]:
         """The entries under `key` of the JSON a model-list endpoint answers."""

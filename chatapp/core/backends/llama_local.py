@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.metadata
 import importlib.util
 import os
@@ -10,11 +11,11 @@ import queue
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chatapp.core.backends.base import (
     BackendError,
@@ -30,6 +31,7 @@ from chatapp.core.backends.base import (
 if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import ChatFormatter
+    from llama_cpp.llama_types import CreateChatCompletionStreamResponse
 
     from chatapp.config import ModelConfig
 
@@ -68,27 +70,123 @@ class _Loaded:
     formatter: ChatFormatter
 
 
+def model_file_key(config: ModelConfig) -> Path | None:
+    """The file a local model runs, resolved so that two spellings of one path match;
+    None for the bundled model when it is not installed (loading it will say so)."""
+    try:
+        path = config.path if config.path is not None else bundled_model_path()
+    except ModelLoadFailed:
+        return None
+    return Path(os.path.realpath(path))
+
+
+def _threads(config: ModelConfig) -> int:
+    # llama-cpp-python's default is half the cores, which halves decode speed here.
+    return config.n_threads or os.cpu_count() or 1
+
+
+class LlamaFile:
+    """One GGUF file, loaded at most once, and the one thread that runs it.
+
+    Models configured on the same file share one of these (the pool sees to it): one copy
+    of the weights in memory, and their generations queue on its thread, one at a time.
+    """
+
+    def __init__(self, path: Path | None, n_ctx: int, n_threads: int, name: str) -> None:
+        self._path = path  # None: the bundled model, looked up when it loads
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.thread = _LlamaThread(f"llama-{name}")
+        # llama.cpp's context is not re-entrant: one generation per Llama at a time.
+        self.generation_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._load_lock = threading.Lock()
+
+    @classmethod
+    def for_models(cls, configs: Sequence[ModelConfig]) -> LlamaFile:
+        """The file shared by these models: room for the largest context any of them
+        asks for (each still budgets its prompts to its own), and the most threads."""
+        first = configs[0]
+        n_ctx = max(config.n_ctx for config in configs)
+        n_threads = max(_threads(config) for config in configs)
+        return cls(first.path, n_ctx, n_threads, first.name or "llama")
+
+    @property
+    def path(self) -> Path:
+        return self._path if self._path is not None else bundled_model_path()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def model(self) -> _Loaded:
+        """The loaded model, loading it on the llama thread if it is not loaded yet."""
+        return self._loaded or self.thread.submit(self.ensure_loaded).result()
+
+    def ensure_loaded(self) -> _Loaded:
+        """The loaded model, loading it on the calling thread if it is not loaded yet."""
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = self._open()
+            return self._loaded
+
+    def unload(self) -> None:
+        """Free the model once no generation holds it (it reloads if used again)."""
+        with self.generation_lock, self._load_lock:
+            loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            loaded.llama.close()
+
+    def _open(self) -> _Loaded:
+        path = self.path
+        if not path.exists():
+            raise ModelLoadFailed(str(path), "no such file")
+        if not path.is_file():
+            raise ModelLoadFailed(str(path), "not a file")
+        try:
+            # Imported here, not at the top: the UI must start without paying for it.
+            import llama_cpp
+        except ImportError as error:
+            raise ModelLoadFailed(str(path), f"llama-cpp-python is missing ({error})") from None
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                # Measured in an alternating A/B on 2 cores: 42.5 tok/s with, 38.3 without.
+                flash_attn=True,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelLoadFailed(str(path), _load_failure(error)) from None
+        return _Loaded(llama, _chat_formatter(llama))
+
+
 class LlamaBackend:
     """A GGUF model run in-process by llama-cpp-python.
 
-    The model loads once (``load()`` in a worker thread, or on first use) and serves every
-    turn, so llama.cpp reuses the KV cache of the prompt prefix that did not change. One
-    generation runs at a time; each runs in its own thread and hands text to the event
-    loop in batches.
+    The model loads once (``await prepare()``, ``load()`` in a worker thread, or on first
+    use) and serves every turn, so llama.cpp reuses the KV cache of the prompt prefix that
+    did not change. One generation runs at a time on the file's one thread, handing text
+    to the event loop in batches.
+
+    Given a LlamaFile, the backend shares it with the other models on that file and leaves
+    freeing it to whoever made it (the pool); without one it has a file of its own.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, file: LlamaFile | None = None) -> None:
         self.config = config
         self.name = config.name or "llama"
+        # The prompt budget of this model, even when the shared Llama has room for more.
         self.n_ctx = config.n_ctx
-        # llama-cpp-python's default is half the cores, which halves decode speed here.
-        self.n_threads = config.n_threads or os.cpu_count() or 1
-        self._loaded: _Loaded | None = None
-        self._load_lock = threading.Lock()
-        # llama.cpp's context is not re-entrant: one generation per Llama at a time.
-        self._generation_lock = threading.Lock()
+        self._owns_file = file is None
+        self._file = file or LlamaFile.for_models([config])
+        self.n_threads = self._file.n_threads
         self._active: set[_Channel] = set()
-        self._thread = _LlamaThread(f"llama-{self.name}")
 
     @property
     def model_path(self) -> Path:
@@ -96,30 +194,41 @@ class LlamaBackend:
 
     @property
     def loaded(self) -> bool:
-        return self._loaded is not None
+        """Whether the model is in memory (the same as ready, by the name tests use)."""
+        return self._file.loaded
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded: until then a reply waits for the load."""
+        return self._file.loaded
 
     @property
     def llama(self) -> Llama:
         """The llama_cpp.Llama serving every call (loads it if needed)."""
-        return self._ensure_loaded().llama
+        return self._file.ensure_loaded().llama
+
+    async def prepare(self) -> None:
+        """Load the model without blocking the event loop; raises ModelLoadFailed."""
+        if self.ready:
+            return
+        # On the llama thread, where every llama.cpp call of this file runs; through
+        # load() so that whatever wraps load() (a test holding it back) applies here too.
+        await asyncio.wrap_future(self._file.thread.submit(self.load))
 
     def load(self) -> None:
         """Load the model now; blocking (~0.2 s for the bundled one), so call it in a thread."""
-        self._model()
+        self._file.model()
 
     def count_tokens(self, messages: list[ChatMessage]) -> int:
         """Prompt size in tokens as the model will see it: chat template, then tokenizer."""
-        return _count_prompt_tokens(self._model(), messages)
-
-    def _model(self) -> _Loaded:
-        """The loaded model, loading it on the llama thread if it is not loaded yet."""
-        return self._loaded or self._thread.submit(self._ensure_loaded).result()
+        return _count_prompt_tokens(self._file.model(), messages)
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         channel = _Channel(asyncio.get_running_loop())
-        self._thread.submit(self._generate, list(messages), params, channel, time.perf_counter())
+        job = (list(messages), params, channel, time.perf_counter())
+        self._file.thread.submit(self._generate, *job)
         self._active.add(channel)
         try:
             while True:
@@ -149,50 +258,11 @@ class LlamaBackend:
         return [ModelInfo(self.name, "llama", self.n_ctx, details=details)]
 
     async def aclose(self) -> None:
-        """Stop any generation in progress and free the model (it reloads if used again)."""
+        """Stop this backend's generations; free the model if the file is its own."""
         for channel in list(self._active):
             channel.cancelled.set()
-        await asyncio.to_thread(self._unload)
-
-    def _ensure_loaded(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._load_lock:
-            if self._loaded is None:
-                self._loaded = self._open()
-            return self._loaded
-
-    def _open(self) -> _Loaded:
-        path = self.model_path
-        if not path.exists():
-            raise ModelLoadFailed(str(path), "no such file")
-        if not path.is_file():
-            raise ModelLoadFailed(str(path), "not a file")
-        try:
-            # Imported here, not at the top: the UI must start without paying for it.
-            import llama_cpp
-        except ImportError as error:
-            raise ModelLoadFailed(str(path), f"llama-cpp-python is missing ({error})") from None
-        try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                # Measured in an alternating A/B on 2 cores: 42.5 tok/s with, 38.3 without.
-                flash_attn=True,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as error:
-            raise ModelLoadFailed(str(path), _load_failure(error)) from None
-        return _Loaded(llama, _chat_formatter(llama))
-
-    def _unload(self) -> None:
-        with self._generation_lock, self._load_lock:
-            loaded, self._loaded = self._loaded, None
-        if loaded is not None:
-            loaded.llama.close()
+        if self._owns_file:
+            await asyncio.to_thread(self._file.unload)
 
     def _generate(
         self,
@@ -201,16 +271,20 @@ class LlamaBackend:
         channel: _Channel,
         started: float,
     ) -> None:
-        """The worker thread: load, check the prompt fits, decode; always ends the channel."""
+        """The llama thread: load, check the prompt fits, decode; always ends the channel."""
         try:
-            with self._generation_lock:
+            with self._file.generation_lock:
                 if channel.cancelled.is_set():
                     # Stopped while waiting for the previous reply to wind down.
                     return
-                loaded = self._ensure_loaded()
+                loaded = self._file.ensure_loaded()
                 prompt_tokens = _count_prompt_tokens(loaded, messages)
                 if prompt_tokens + 1 > self.n_ctx:
                     raise ContextOverflow(prompt_tokens, self.n_ctx)
+                # A shared Llama may have a larger window than this model: stop where this
+                # model's own window ends, as a Llama of its own size would.
+                room = min(params.max_tokens, self.n_ctx - prompt_tokens)
+                params = dataclasses.replace(params, max_tokens=room)
                 final = _decode(loaded.llama, messages, params, prompt_tokens, channel, started)
             channel.put(final)
         except BackendError as error:
@@ -227,7 +301,7 @@ _Item = str | Chunk | BaseException
 
 
 class _LlamaThread:
-    """The one thread that runs every llama.cpp load and generation of a backend.
+    """The one thread that runs every llama.cpp load and generation of a model file.
 
     llama.cpp's OpenMP build keeps a team of worker threads per calling thread, spinning
     for a while after each call. A new thread per reply leaves the previous team spinning
@@ -329,10 +403,14 @@ def _decode(
     started: float,
 ) -> Chunk:
     """Run create_chat_completion, passing text on; returns the final chunk with usage."""
-    pieces = llama.create_chat_completion(
-        messages=messages,  # type: ignore[arg-type]
-        stream=True,
-        **_sampling(params),
+    # With stream=True the result is always the generator, never the whole response.
+    pieces = cast(
+        "Generator[CreateChatCompletionStreamResponse, None, None]",
+        llama.create_chat_completion(
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            **_sampling(params),
+        ),
     )
     completion_tokens = 0
     first = last = None
@@ -340,13 +418,13 @@ def _decode(
     try:
         # llama.cpp streams one piece per sampled token (it merges a few only to hold back
         # a partial stop string or UTF-8 sequence), so this checks cancellation per token.
-        for piece in pieces:  # type: ignore[union-attr]
+        for piece in pieces:
             if channel.cancelled.is_set():
                 finish_reason = "cancelled"
                 break
             choice = piece["choices"][0]
             text = choice["delta"].get("content")
-            if text:
+            if isinstance(text, str) and text:
                 last = time.perf_counter()
                 first = first or last
                 completion_tokens += 1
@@ -355,7 +433,7 @@ def _decode(
     finally:
         # Ends llama's generator now rather than at garbage collection, so the next turn
         # finds the model free and its KV cache holding this turn's tokens.
-        pieces.close()  # type: ignore[union-attr]
+        pieces.close()
     usage = Usage(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -18,13 +17,10 @@ from chatapp.core.backends.base import (
     ModelInfo,
     StreamDropped,
 )
-from chatapp.core.backends.http import (
-    HTTPBackend,
-    ReplyProgress,
-    ServerRef,
-    error_in_stream,
-    transport_errors,
-)
+from chatapp.core.backends.framing import NDJSONLines
+from chatapp.core.backends.http import HTTPBackend, ReplyProgress, ServerRef, error_in_stream
+
+__all__ = ["NDJSONLines", "OllamaBackend", "OllamaReply", "ollama_url"]
 
 # Ollama reports durations in nanoseconds.
 _NS = 1e-9
@@ -35,67 +31,17 @@ def ollama_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/").removesuffix("/api") + path
 
 
-class NDJSONLines:
-    """Splits a byte stream into complete lines, however the reads cut it."""
+class OllamaBackend(HTTPBackend[bytes]):
+    """An Ollama model; closing a stream hangs up, and Ollama stops generating then."""
 
-    def __init__(self) -> None:
-        self._pending = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        *lines, self._pending = (self._pending + data).split(b"\n")
-        return [line for line in lines if line.strip()]
-
-    def finish(self) -> list[bytes]:
-        """The last line, when the stream ended without a newline after it."""
-        line, self._pending = self._pending, b""
-        return [line] if line.strip() else []
-
-
-class OllamaBackend(HTTPBackend):
     kind = "Ollama"
 
     def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
         super().__init__(config, client)
         if not config.model:
             raise BackendError(f"model {config.name!r} needs the name of an Ollama model in model")
-        self._chat_url = ollama_url(config.base_url, "/api/chat")
-        self._tags_url = ollama_url(config.base_url, "/api/tags")
-
-    async def stream(
-        self, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncGenerator[Chunk, None]:
-        """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
-
-        Closing the generator leaves the `async with` below, which closes the HTTP
-        stream; Ollama stops generating when its client goes away.
-        """
-        ref = self._server_ref()
-        progress = ReplyProgress()
-        reply = _ReplyState()
-        with transport_errors(ref, progress):
-            body = self._request_body(messages, params)
-            async with self._post_stream(self._chat_url, body, ref, progress) as response:
-                lines = NDJSONLines()
-                async for data in response.aiter_bytes():
-                    for line in lines.feed(data):
-                        text = reply.read(line, ref, progress)
-                        if text:
-                            progress.add(text)
-                            yield Chunk(text)
-                    if reply.done:
-                        break
-                else:
-                    for line in lines.finish():
-                        text = reply.read(line, ref, progress)
-                        if text:
-                            progress.add(text)
-                            yield Chunk(text)
-        if not reply.done:
-            raise StreamDropped(progress.text, "the stream ended before the reply did")
-        yield Chunk(
-            finish_reason=reply.done_reason,
-            usage=progress.usage(reply.prompt_tokens, reply.completion_tokens, reply.seconds),
-        )
+        self._chat_url = ollama_url(self._base_url, "/api/chat")
+        self._tags_url = ollama_url(self._base_url, "/api/tags")
 
     async def list_models(self) -> list[ModelInfo]:
         return [_model_info(entry) for entry in await self._model_list(self._tags_url, "models")]
@@ -121,8 +67,14 @@ class OllamaBackend(HTTPBackend):
             options["stop"] = list(params.stop)
         return options
 
+    def _framer(self) -> NDJSONLines:
+        return NDJSONLines()
 
-class _ReplyState:
+    def _reply_reader(self) -> OllamaReply:
+        return OllamaReply()
+
+
+class OllamaReply:
     """What the lines of one reply have said so far besides their text."""
 
     def __init__(self) -> None:
@@ -132,10 +84,10 @@ class _ReplyState:
         self.completion_tokens: int | None = None
         self.seconds: float | None = None
 
-    def read(self, line: bytes, ref: ServerRef, progress: ReplyProgress) -> str:
+    def read(self, line: bytes, ref: ServerRef, progress: ReplyProgress) -> list[str]:
         """The text one line carries; records the final line's reason and counts."""
         if self.done:
-            return ""
+            return []
         try:
             payload = json.loads(line)
         except ValueError:
@@ -149,7 +101,15 @@ class _ReplyState:
             self._read_final(payload)
         message = payload.get("message")
         content = message.get("content") if isinstance(message, dict) else None
-        return content if isinstance(content, str) else ""
+        return [content] if isinstance(content, str) and content else []
+
+    def final_chunk(self, progress: ReplyProgress) -> Chunk:
+        if not self.done:
+            raise StreamDropped(progress.text, "the stream ended before the reply did")
+        return Chunk(
+            finish_reason=self.done_reason,
+            usage=progress.usage(self.prompt_tokens, self.completion_tokens, self.seconds),
+        )
 
     def _read_final(self, payload: dict[str, Any]) -> None:
         self.done = True

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -18,13 +17,7 @@ from chatapp.core.backends.base import (
     ModelInfo,
     StreamDropped,
 )
-from chatapp.core.backends.http import (
-    HTTPBackend,
-    ReplyProgress,
-    ServerRef,
-    error_in_stream,
-    transport_errors,
-)
+from chatapp.core.backends.http import HTTPBackend, ReplyProgress, ServerRef, error_in_stream
 from chatapp.core.backends.sse import ServerSentEvent, SSEParser
 
 # Keys a server may use for a model's context size in /v1/models (vLLM, LM Studio, ...).
@@ -37,50 +30,13 @@ def api_url(base_url: str, path: str) -> str:
     return f"{base}/v1{path}"
 
 
-class OpenAIBackend(HTTPBackend):
+class OpenAIBackend(HTTPBackend[ServerSentEvent]):
     kind = "OpenAI-compatible"
 
     def __init__(self, config: ModelConfig, client: httpx.AsyncClient | None = None) -> None:
         super().__init__(config, client)
-        self._chat_url = api_url(config.base_url, "/chat/completions")
-        self._models_url = api_url(config.base_url, "/models")
-
-    async def stream(
-        self, messages: list[ChatMessage], params: GenerationParams
-    ) -> AsyncGenerator[Chunk, None]:
-        """Yield the reply's text as it arrives, then one Chunk with finish_reason and usage.
-
-        Closing the generator (aclose, or cancelling the task iterating it) leaves the
-        `async with` below, which closes the HTTP stream, so the server stops generating.
-        """
-        ref = self._server_ref()
-        progress = ReplyProgress()
-        reply = _ReplyState()
-        with transport_errors(ref, progress):
-            body = self._request_body(messages, params)
-            async with self._post_stream(self._chat_url, body, ref, progress) as response:
-                parser = SSEParser()
-                async for data in response.aiter_bytes():
-                    for event in parser.feed(data):
-                        for text in reply.read(event, ref, progress):
-                            progress.add(text)
-                            yield Chunk(text)
-                    if reply.done:
-                        break
-                else:
-                    for event in parser.finish():
-                        for text in reply.read(event, ref, progress):
-                            progress.add(text)
-                            yield Chunk(text)
-        if reply.finish_reason is None:
-            # [DONE] alone is not enough: llama_cpp.server sends it early when another
-            # request interrupts this one, and the reply is then cut short.
-            why = "the server ended the reply early" if reply.done else "the stream ended early"
-            raise StreamDropped(progress.text, why)
-        yield Chunk(
-            finish_reason=reply.finish_reason,
-            usage=progress.usage(reply.prompt_tokens, reply.completion_tokens),
-        )
+        self._chat_url = api_url(self._base_url, "/chat/completions")
+        self._models_url = api_url(self._base_url, "/models")
 
     async def list_models(self) -> list[ModelInfo]:
         return [_model_info(entry) for entry in await self._model_list(self._models_url, "data")]
@@ -101,9 +57,15 @@ class OpenAIBackend(HTTPBackend):
         body.update(params.to_dict())
         return body
 
+    def _framer(self) -> SSEParser:
+        return SSEParser()
 
-class _ReplyState:
-    """What the chunks of one reply have said so far besides their text."""
+    def _reply_reader(self) -> OpenAIReply:
+        return OpenAIReply()
+
+
+class OpenAIReply:
+    """What the chat.completion.chunk events of one reply have said so far."""
 
     def __init__(self) -> None:
         self.done = False
@@ -128,6 +90,17 @@ class _ReplyState:
             raise error_in_stream(ref, payload, progress)
         self._read_usage(payload.get("usage"))
         return [text for text in map(self._read_choice, _choices(payload)) if text]
+
+    def final_chunk(self, progress: ReplyProgress) -> Chunk:
+        if self.finish_reason is None:
+            # [DONE] alone is not enough: llama_cpp.server sends it early when another
+            # request interrupts this one, and the reply is then cut short.
+            why = "the server ended the reply early" if self.done else "the stream ended early"
+            raise StreamDropped(progress.text, why)
+        return Chunk(
+            finish_reason=self.finish_reason,
+            usage=progress.usage(self.prompt_tokens, self.completion_tokens),
+        )
 
     def _read_choice(self, choice: dict[str, Any]) -> str:
         if choice.get("finish_reason"):

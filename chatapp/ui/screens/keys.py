@@ -1,6 +1,7 @@
-"""Every key of the chat screen on one page (F1, or ? outside the message box).
+"""Every key of the screen it was opened from, on one page (F1, or ? outside a text box).
 
-Read from the BINDINGS of the app, screen and widgets, so the page never drifts from the keys."""
+Read from the BINDINGS of the app, the screen and the widgets the screen names (its
+`key_sections()`), so the page never drifts from the keys."""
 
 from __future__ import annotations
 
@@ -12,13 +13,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
-
-from chatapp.ui.screens.chat import ChatScreen
-from chatapp.ui.widgets.conversation_list import ConversationList
-from chatapp.ui.widgets.message_view import MessageView
-from chatapp.ui.widgets.prompt_input import PromptInput
 
 KEY_NAMES = {
     "escape": "Esc",
@@ -32,6 +28,8 @@ KEY_NAMES = {
 }
 
 Row = tuple[str, str]
+KeySection = tuple[str, list[Row]]
+PALETTE_ROW = ("ctrl+p", "Command palette: every action, and themes")
 
 
 def key_label(key: str) -> str:
@@ -70,21 +68,22 @@ class KeysScreen(ModalScreen[None]):
         Binding("escape,f1,question_mark,q", "dismiss", "Close"),
     ]
 
+    def __init__(self, sections: list[KeySection]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    @classmethod
+    def of(cls, app_bindings: Iterable[BindingType], screen: Screen[object]) -> KeysScreen:
+        """The page for a screen: the keys that work anywhere on it, then its own sections."""
+        anywhere = [*rows(app_bindings, screen.BINDINGS), PALETTE_ROW]
+        key_sections = getattr(screen, "key_sections", None)
+        more: list[KeySection] = key_sections() if callable(key_sections) else []
+        return cls([("Anywhere", anywhere), *more])
+
     def compose(self) -> ComposeResult:
-        anywhere = [
-            *rows(type(self.app).BINDINGS, ChatScreen.BINDINGS),
-            ("ctrl+p", "Command palette: every action, and themes"),
-        ]
-        in_input = [("Enter", "Send"), *rows(PromptInput.BINDINGS), ("↑ ↓", "Earlier prompts")]
-        in_sidebar = [("Enter", "Open"), *rows(ConversationList.BINDINGS)]
         with VerticalScroll(id="dialog") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "Esc closes"
-            for title, section in (
-                ("Anywhere", anywhere),
-                ("In the message box", in_input),
-                ("On a message (Tab or click to focus it)", rows(MessageView.BINDINGS)),
-                ("In the sidebar", in_sidebar),
-            ):
+            for title, section in self.sections:
                 yield Static(Content.styled(title, "underline"), classes="section")
                 yield Static(table(section), classes="keys")

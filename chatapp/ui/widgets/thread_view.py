@@ -1,4 +1,8 @@
-"""The scrolling thread of messages, which folds Markdown far from the viewport.
+"""The scrolling thread of messages: pages of a long conversation, versions of each
+message, and Markdown folded far from the viewport.
+
+A long conversation mounts only its newest PAGE messages; older pages load when the
+user scrolls to the top, keeping the message that was first in place.
 
 Textual lays out every displayed widget of a screen on each reflow, and a long reply is
 over a thousand Markdown block widgets: each streamed chunk then cost tens to hundreds of
@@ -9,10 +13,21 @@ scrollbar do not move, and layout costs what is near the screen, not the whole t
 
 from __future__ import annotations
 
-from textual import events
-from textual.containers import VerticalScroll
+import asyncio
+from collections.abc import Callable
 
+from textual import events, work
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+from chatapp.core.models import Message
 from chatapp.ui.widgets.message_view import Body, MessageView
+
+# (1-based position, count) of a message among its versions: ‹ 2/3 ›.
+VersionsOf = Callable[[Message], tuple[int, int]]
+
+# Mount only the newest messages of a long conversation; older ones load on scroll-up.
+PAGE = 40
 
 # Bodies within this many screen heights of the viewport stay unfolded.
 MARGIN_SCREENS = 1.0
@@ -29,12 +44,83 @@ class ThreadView(VerticalScroll):
         self._check_pending = False
         self._check_again = False
         self._width = 0
+        self._thread: list[Message] = []
+        self._versions: VersionsOf = lambda message: (1, 1)
+        self._oldest_shown = 0
+        self._loading_older = False
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._moved, init=False)
+        self.watch(self, "scroll_y", self._maybe_load_older, init=False)
         # While anchored to the end, growing content scrolls without telling scroll_y's
         # watchers (Textual sets it quietly during layout); the virtual size does tell.
         self.watch(self, "virtual_size", self._moved, init=False)
+
+    # -- the messages -------------------------------------------------------------------
+
+    async def show(
+        self, thread: list[Message], versions: VersionsOf, empty: Widget | None = None
+    ) -> None:
+        """Show a thread (its newest page; older ones on scroll-up), or `empty` if it has
+        no messages."""
+        self._thread, self._versions = thread, versions
+        await self.remove_children()
+        if not thread and empty is not None:
+            await self.mount(empty)
+        self._oldest_shown = max(0, len(thread) - PAGE)
+        await self.mount_all(self.view_of(m) for m in thread[self._oldest_shown :])
+        self.scroll_end(animate=False)
+        self.anchor()
+        self.check_folds()
+
+    def view_of(self, message: Message) -> MessageView:
+        return MessageView(message, self._versions(message))
+
+    def views(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    def last_view(self) -> MessageView | None:
+        views = self.views()
+        return views[-1] if views else None
+
+    def view_for(self, message_id: str) -> MessageView | None:
+        return next((view for view in self.views() if view.message.id == message_id), None)
+
+    def refresh_versions(self, versions: VersionsOf) -> None:
+        """Re-label ‹ n/m › on the last two messages after a regenerate or edit."""
+        for view in self.views()[-2:]:
+            view.set_versions(versions(view.message))
+
+    def _maybe_load_older(self, scroll_y: float) -> None:
+        if scroll_y <= 0 and self._oldest_shown > 0 and not self._loading_older:
+            self._loading_older = True
+            self._load_older()
+
+    @work(group="older")
+    async def _load_older(self) -> None:
+        """Mount the previous page above the first message, keeping that message in place."""
+        try:
+            start = max(0, self._oldest_shown - PAGE)
+            views = [self.view_of(m) for m in self._thread[start : self._oldest_shown]]
+            self._oldest_shown = start
+            first = self.children[0] if self.children else None
+            await self.mount_all(views, before=first)
+            if first is not None:
+                # After the next layout: until then the new messages have no height, the
+                # scroll stays at the top and the next page would never be asked for.
+                placed = asyncio.Event()
+
+                def keep_place() -> None:
+                    self.scroll_to_widget(first, animate=False, top=True)
+                    placed.set()
+
+                self.call_after_refresh(keep_place)
+                await placed.wait()
+                self.check_folds()
+        finally:
+            self._loading_older = False
+
+    # -- folding --------------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
         # A new width changes every body's height: measure them all again.

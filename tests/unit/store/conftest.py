@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from chatapp.core.models import Conversation, Message, Role
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 
 USER = "tester"
 
@@ -44,7 +45,7 @@ class Chat:
 
 @pytest.fixture
 def repo(data_dir: Path) -> ConversationRepo:
-    return ConversationRepo(data_dir, USER)
+    return ConversationRepo(UserDir(data_dir, USER))
 
 
 @pytest.fixture

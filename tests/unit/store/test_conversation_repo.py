@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 from chatapp.core.models import FinishReason, MessageTree, Role
+from chatapp.store.conversations import ConversationRepo
 from chatapp.store.errors import ConversationNotFound, CorruptFile, StoreError
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.users import UserDir
 from tests.unit.store.conftest import USER, Chat
 
 
@@ -26,7 +28,7 @@ def test_a_conversation_comes_back_after_a_restart(chat: Chat, data_dir: Path) -
     answer.params = {"temperature": 0.2, "stop": ["\n"]}
     chat.repo.update_message(answer)
 
-    loaded, messages = ConversationRepo(data_dir, USER).load(conversation.id)
+    loaded, messages = ConversationRepo(UserDir(data_dir, USER)).load(conversation.id)
 
     assert loaded.title == "Paris trip"
     assert (loaded.model, loaded.template, loaded.settings) == (
@@ -106,7 +108,7 @@ def test_a_new_user_has_no_last_conversation(repo: ConversationRepo) -> None:
 
 def test_the_list_sees_every_change_made_through_another_repo(chat: Chat, data_dir: Path) -> None:
     conversation = chat.start("abc")
-    other = ConversationRepo(data_dir, USER)
+    other = ConversationRepo(UserDir(data_dir, USER))
     assert other.list_conversations()[0].title == "abc"
 
     # Same file size, likely within the same kernel clock tick: still a different version.
@@ -156,7 +158,13 @@ def test_a_deleted_conversation_can_be_restored_until_the_trash_is_purged(
     assert chat.repo.load(oops.id)[1][0].content == "important"
 
     chat.repo.delete(oops.id)
-    chat.repo.purge_trash()
+    # Purged by age, counted from the delete: a day-old delete outlives a 30-day purge.
+    assert chat.repo.purge_trash(older_than=30 * 86400) == 0
+    assert len(list((user_dir / "trash").iterdir())) == 1
+    trashed = user_dir / "trash" / f"{oops.id}.json"
+    long_ago = time.time() - 31 * 86400
+    os.utime(trashed, (long_ago, long_ago))
+    assert chat.repo.purge_trash(older_than=30 * 86400) == 1
     assert list((user_dir / "trash").iterdir()) == []
     with pytest.raises(ConversationNotFound):
         chat.repo.restore(oops.id)
@@ -204,7 +212,7 @@ def test_ids_cannot_reach_outside_the_data_dir(repo: ConversationRepo) -> None:
     with pytest.raises(ConversationNotFound):
         repo.load("../../etc/passwd")
     with pytest.raises(StoreError):
-        ConversationRepo(repo.root.parent.parent, "../elsewhere")
+        UserDir(repo.folder.data_dir, "../elsewhere")
 
 
 def test_data_is_private_to_the_user(chat: Chat, data_dir: Path, user_dir: Path) -> None:

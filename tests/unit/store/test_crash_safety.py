@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from chatapp.core.models import Message, Role
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 from tests.unit.store.conftest import USER, Chat
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -105,7 +106,7 @@ def _committed(output: str) -> dict[str, int]:
 
 
 def _assert_all_files_load_and_keep(data_dir: Path, promised: dict[str, int]) -> None:
-    repo = ConversationRepo(data_dir, USER)
+    repo = ConversationRepo(UserDir(data_dir, USER))
     stored: dict[str, int] = {}
     for summary in repo.list_conversations():
         _, messages = repo.load(summary.id)
@@ -115,4 +116,4 @@ def _assert_all_files_load_and_keep(data_dir: Path, promised: dict[str, int]) ->
     assert not missing, f"{len(missing)} committed messages lost"
     shortened = [mid for mid, length in promised.items() if stored[mid] < length]
     assert not shortened, f"{len(shortened)} committed replies lost text"
-    assert not list(repo.root.rglob("*.corrupt-*"))
+    assert not list(repo.folder.root.rglob("*.corrupt-*"))

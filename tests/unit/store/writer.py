@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from chatapp.core.models import Conversation, Message, Role
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 
 
 def report(message: Message) -> None:
@@ -67,7 +68,7 @@ def _latest_or_new(repo: ConversationRepo) -> Conversation:
 
 def main(argv: list[str]) -> None:
     data_dir, user, mode, *rest = argv
-    repo = ConversationRepo(Path(data_dir), user)
+    repo = ConversationRepo(UserDir(Path(data_dir), user))
     print("ready", flush=True)
     if mode == "chaos":
         chaos(repo)

@@ -1,6 +1,5 @@
-"""Repositories: the only code that touches chat data files.
+"""ConversationRepo: one user's conversations on disk (folder layout: store/users.py).
 
-Layout: `<data_dir>/users/<user>/{index.json, conversations/<id>.json, trash/<id>.json}`.
 Each conversation is its own TinyDB file (a `conversation` table holding one record and a
 `messages` table), so appending a message rewrites only that file, however long the
 user's history. `index.json` is a cache of list summaries keyed by each file's
@@ -26,7 +25,8 @@ from tinydb.table import Document
 
 from chatapp.core.models import Conversation, Message
 from chatapp.store.errors import ConversationNotFound, CorruptFile, StoreError
-from chatapp.store.tinystore import TinyFile, make_private_dir, move_file, sweep_temp_files
+from chatapp.store.tinystore import TinyFile, move_file
+from chatapp.store.users import UserDir
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ INDEX_TABLE = "conversations"
 # The conversation record is the only document of its table.
 RECORD_ID = 1
 
-_USER_NAME = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Signature = list[int]
@@ -55,27 +54,13 @@ class ConversationSummary:
 class ConversationRepo:
     """One user's conversations; safe to share between threads and processes."""
 
-    def __init__(self, data_dir: Path, user: str, *, lock_timeout: float = 10.0) -> None:
-        if not _USER_NAME.fullmatch(user):
-            raise StoreError(f"invalid user name {user!r}: use letters, digits, '.', '_', '@', '-'")
-        self.user = user
-        self.root = data_dir / "users" / user
-        self._conversations_dir = self.root / "conversations"
-        self._trash_dir = self.root / "trash"
-        for directory in (
-            data_dir,
-            data_dir / "users",
-            self.root,
-            self._conversations_dir,
-            self._trash_dir,
-        ):
-            make_private_dir(directory)
-        sweep_temp_files(self.root)
-        sweep_temp_files(self._conversations_dir)
+    def __init__(self, folder: UserDir, *, lock_timeout: float = 10.0) -> None:
+        self.folder = folder.ensure()
+        self.user = folder.user
         self._lock_timeout = lock_timeout
         self._files: dict[Path, TinyFile] = {}
         self._files_guard = threading.Lock()
-        self._index = self._file(self.root / "index.json")
+        self._index = self._file(folder.index)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -84,7 +69,7 @@ class ConversationRepo:
             raise StoreError(f"invalid conversation id {conversation.id!r}")
         file = self._conversation_file(conversation.id)
         with file.writing() as db:
-            if file.exists() or self._trash_path(conversation.id).exists():
+            if file.exists() or self.folder.trashed_file(conversation.id).exists():
                 raise StoreError(f"conversation {conversation.id} already exists")
             record = Document(conversation.to_dict(), doc_id=RECORD_ID)
             db.table(CONVERSATION_TABLE).insert(record)
@@ -108,6 +93,13 @@ class ConversationRepo:
         make_active also makes it the branch tip, in the same write (one fsync, not two)."""
         self._put_message(message, make_active=make_active)
 
+    def append_messages(self, conversation_id: str, messages: list[Message]) -> None:
+        """Add many messages in one write (an import, a test's history): one fsync, not
+        one a message."""
+        with self._editing(conversation_id) as db:
+            _record(db, conversation_id)
+            db.table(MESSAGES_TABLE).insert_multiple(m.to_dict() for m in messages)
+
     def update_message(self, message: Message) -> None:
         """Upsert by id: a streaming reply is saved like this about once a second."""
         self._put_message(message)
@@ -130,12 +122,15 @@ class ConversationRepo:
         with file.locked():
             if not file.exists():
                 raise ConversationNotFound(conversation_id)
-            move_file(file.path, self._trash_path(conversation_id))
+            trashed = self.folder.trashed_file(conversation_id)
+            move_file(file.path, trashed)
+            # The trash is purged by age: it counts from the delete, not the last message.
+            os.utime(trashed)
         self._drop_from_index({conversation_id})
 
     def restore(self, conversation_id: str) -> None:
         file = self._conversation_file(conversation_id)
-        trashed = self._trash_path(conversation_id)
+        trashed = self.folder.trashed_file(conversation_id)
         with file.locked():
             if not trashed.exists():
                 raise ConversationNotFound(conversation_id)
@@ -143,12 +138,21 @@ class ConversationRepo:
                 raise StoreError(f"conversation {conversation_id} already exists")
             move_file(trashed, file.path)
 
-    def purge_trash(self) -> None:
-        """Delete trashed conversations for good."""
-        for path in self._trash_dir.glob("*.json"):
+    def purge_trash(self, older_than: float = 0.0) -> int:
+        """Delete for good the conversations trashed more than older_than seconds ago;
+        returns how many."""
+        cutoff = time.time() - older_than
+        purged = 0
+        for path in self.folder.trash.glob("*.json"):
             # Under the conversation's lock, so a concurrent restore sees all or nothing.
-            with self._conversation_file(path.stem).locked():
-                path.unlink(missing_ok=True)
+            with (
+                self._conversation_file(path.stem).locked(),
+                contextlib.suppress(FileNotFoundError),
+            ):
+                if path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    purged += 1
+        return purged
 
     # -- reading -----------------------------------------------------------------------
 
@@ -233,7 +237,7 @@ class ConversationRepo:
     def _scan(self) -> dict[str, Signature]:
         """Conversation ids on disk with their file signature (mtime_ns, size)."""
         found: dict[str, Signature] = {}
-        with os.scandir(self._conversations_dir) as entries:
+        with os.scandir(self.folder.conversations) as entries:
             for entry in entries:
                 cid, dot, suffix = entry.name.rpartition(".")
                 if suffix != "json" or not dot or not _CONVERSATION_ID.fullmatch(cid):
@@ -306,10 +310,7 @@ class ConversationRepo:
         # Ids become file names: refuse anything that could climb out of the directory.
         if not _CONVERSATION_ID.fullmatch(conversation_id):
             raise ConversationNotFound(conversation_id)
-        return self._file(self._conversations_dir / f"{conversation_id}.json")
-
-    def _trash_path(self, conversation_id: str) -> Path:
-        return self._trash_dir / f"{conversation_id}.json"
+        return self._file(self.folder.conversation_file(conversation_id))
 
     def _file(self, path: Path) -> TinyFile:
         with self._files_guard:

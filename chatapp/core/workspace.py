@@ -1,0 +1,247 @@
+"""Workspace: one user's chatapp, the one entry point of the UI and the CLI.
+
+It owns the user's folder and stores, the model pool (which model a conversation uses,
+whether it is ready, loading it), the event bus every session announces on, and the
+jobs that follow events (a new conversation's title). Whatever the UI can do, the CLI
+and a test can do through it, without a screen.
+
+Methods that read or write files block: the UI calls them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from chatapp.core.backends.pool import ModelPool
+from chatapp.core.errors import ChatappError
+from chatapp.core.events import (
+    ConversationDeleted,
+    ConversationRenamed,
+    ConversationRestored,
+    Event,
+    EventBus,
+    ReplyFinished,
+)
+from chatapp.core.markdown import conversation_markdown
+from chatapp.core.session import ChatSession
+from chatapp.core.titles import generate_title, plain_title
+from chatapp.store.conversations import ConversationRepo, ConversationSummary
+from chatapp.store.ui_state import UiStateRepo
+from chatapp.store.users import UserDir
+
+if TYPE_CHECKING:
+    from chatapp.config import ModelConfig, Settings
+    from chatapp.core.models import Conversation
+
+log = logging.getLogger(__name__)
+
+# Deleted conversations stay restorable this long, then go at the next start.
+TRASH_DAYS = 30
+# How long closing waits for a title still being written (it is also bounded by
+# titles.TITLE_TIMEOUT).
+TITLE_WAIT_ON_CLOSE = 10.0
+
+__all__ = ["ConversationSummary", "Workspace"]
+
+
+class Workspace:
+    def __init__(self, settings: Settings, user: str | None = None) -> None:
+        self.settings = settings
+        self.user = user or settings.user
+        # Checks the user name: a bad one is a StoreError before anything is written.
+        self.folder = UserDir(settings.data_dir, self.user)
+        self.events = EventBus()
+        self.models = ModelPool(settings)
+        self._conversations: ConversationRepo | None = None
+        self._ui_state: UiStateRepo | None = None
+        self._sessions: weakref.WeakValueDictionary[str, ChatSession] = (
+            weakref.WeakValueDictionary()
+        )
+        self._titles: set[asyncio.Task[None]] = set()
+        self.events.subscribe(self._title_after_first_reply, ReplyFinished)
+
+    @property
+    def conversations(self) -> ConversationRepo:
+        """The user's conversation store (made on first use: it creates the folders)."""
+        if self._conversations is None:
+            self._conversations = ConversationRepo(self.folder)
+        return self._conversations
+
+    # -- models ---------------------------------------------------------------------------
+
+    def model(self, name: str | None = None) -> ModelConfig:
+        """A configured model (the default for None); ConfigError names the known ones."""
+        return self.models.config(name)
+
+    def model_for(self, conversation: Conversation, fallback: str | None = None) -> ModelConfig:
+        """The model a stored conversation used, if it is still configured; else fallback
+        (or the default)."""
+        if conversation.model in self.settings.models:
+            return self.models.config(conversation.model)
+        return self.models.config(fallback)
+
+    async def check_models(self) -> dict[str, str]:
+        """One line a model: can it be used right now?"""
+        from chatapp.core.reachability import check_models
+
+        return await check_models(self.settings)
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def new_session(
+        self, model: str | None = None, *, system: str | None = None, save: bool = True
+    ) -> ChatSession:
+        """A new conversation; it is written to disk with its first message (never when
+        save is False)."""
+        config = self.models.config(model)
+        repo = self.conversations if save else None
+        session = ChatSession.new(
+            repo,
+            self.models.get(config.name),
+            config,
+            user=self.user,
+            system=system,
+            events=self.events,
+        )
+        return self._track(session)
+
+    def open_session(
+        self, conversation_id: str, model: str | None = None, *, fallback: str | None = None
+    ) -> ChatSession:
+        """A stored conversation, answered by `model` if given, else by the model it used
+        (or `fallback` when that one is no longer configured). Blocks: reads the file."""
+        conversation, messages = self.conversations.load(conversation_id)
+        config = self.model_for(conversation, fallback)
+        session = ChatSession(
+            self.conversations,
+            self.models.get(config.name),
+            config,
+            conversation,
+            messages,
+            events=self.events,
+        )
+        if model is not None and model != config.name:
+            chosen = self.models.config(model)
+            session.use_model(self.models.get(chosen.name), chosen)
+        return self._track(session)
+
+    def use_model(self, session: ChatSession, model: str) -> None:
+        """The session's next replies come from another model (stored with its next
+        question, or now by save_conversation)."""
+        config = self.models.config(model)
+        session.use_model(self.models.get(config.name), config)
+
+    def last_conversation_id(self) -> str | None:
+        summary = self.conversations.last()
+        return summary.id if summary is not None else None
+
+    def stop_all(self) -> None:
+        """Stop every reply being generated (the app is closing)."""
+        for session in list(self._sessions.values()):
+            session.stop()
+
+    def _track(self, session: ChatSession) -> ChatSession:
+        self._sessions[session.id] = session
+        return session
+
+    # -- conversations --------------------------------------------------------------------
+
+    def list_conversations(self, search: str | None = None) -> list[ConversationSummary]:
+        """Newest first; only those whose title or messages contain `search`, if given."""
+        if search and search.strip():
+            return self.conversations.search(search.strip())
+        return self.conversations.list_conversations()
+
+    def markdown(self, conversation_id: str) -> str:
+        """The conversation's visible branch as Markdown."""
+        conversation, messages = self.conversations.load(conversation_id)
+        return conversation_markdown(conversation, messages)
+
+    def title(self, conversation_id: str) -> str:
+        conversation, _ = self.conversations.load(conversation_id)
+        return conversation.title
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        title = title.strip()
+        self.conversations.rename(conversation_id, title)
+        if (session := self._sessions.get(conversation_id)) is not None:
+            session.conversation.title = title
+        self.events.emit(ConversationRenamed(conversation_id, title, by="user"))
+
+    def delete(self, conversation_id: str) -> None:
+        """Move to the trash (restore() brings it back for TRASH_DAYS)."""
+        if (session := self._sessions.get(conversation_id)) is not None:
+            session.stop()
+        self.conversations.delete(conversation_id)
+        self.events.emit(ConversationDeleted(conversation_id))
+
+    def restore(self, conversation_id: str) -> None:
+        self.conversations.restore(conversation_id)
+        self.events.emit(ConversationRestored(conversation_id))
+
+    def purge_trash(self) -> int:
+        """Delete for good what was trashed more than TRASH_DAYS ago; returns how many."""
+        return self.conversations.purge_trash(older_than=TRASH_DAYS * 86400)
+
+    # -- remembered UI state ----------------------------------------------------------------
+
+    def load_ui_state(self) -> dict[str, Any]:
+        return self._ui_repo().load()
+
+    def save_ui_state(self, values: dict[str, Any]) -> None:
+        self._ui_repo().save(values)
+
+    def _ui_repo(self) -> UiStateRepo:
+        if self._ui_state is None:
+            self._ui_state = UiStateRepo(self.folder)
+        return self._ui_state
+
+    # -- titles ---------------------------------------------------------------------------
+
+    def _title_after_first_reply(self, event: Event) -> None:
+        """A new conversation is named after its first exchange, off the critical path:
+        the reply is shown (and printed) first."""
+        assert isinstance(event, ReplyFinished)
+        session = self._sessions.get(event.conversation_id)
+        if session is None or event.error is not None or len(session.tree) != 2:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._name(session))
+        self._titles.add(task)
+        task.add_done_callback(self._titles.discard)
+
+    async def _name(self, session: ChatSession) -> None:
+        question = next((m for m in session.thread if m.parent_id is None), None)
+        if question is None:
+            return
+        fallback = plain_title(question.content)
+        if session.conversation.title != fallback:
+            return  # named by the user already
+        title = await generate_title(session.backend, question.content)
+        if title == fallback or session.conversation.title != fallback:
+            return  # nothing better, or renamed by the user meanwhile: theirs wins
+        session.conversation.title = title
+        try:
+            await asyncio.to_thread(session.save_conversation)
+        except ChatappError as error:
+            log.warning("could not store the title of %s: %s", session.id, error)
+            return
+        self.events.emit(ConversationRenamed(session.id, title, by="auto"))
+
+    async def titles_written(self, timeout: float = TITLE_WAIT_ON_CLOSE) -> None:
+        """Wait (bounded) for titles still being made."""
+        if self._titles:
+            await asyncio.wait(set(self._titles), timeout=timeout)
+
+    async def aclose(self, title_wait: float = TITLE_WAIT_ON_CLOSE) -> None:
+        """Finish titles in progress (waiting at most title_wait), stop generating, close
+        the models."""
+        await self.titles_written(title_wait)
+        self.stop_all()
+        await self.models.aclose()

@@ -1,0 +1,33 @@
+"""Small per-user UI state that outlives a session: theme, sidebar, the unsent draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatapp.store.tinystore import TinyFile
+from chatapp.store.users import UserDir
+
+STATE_TABLE = "state"
+STATE_ID = 1
+
+
+class UiStateRepo:
+    """Key/value pairs in the user's ui.json (one TinyDB document)."""
+
+    def __init__(self, folder: UserDir) -> None:
+        self._file = TinyFile(folder.ensure().ui_state)
+
+    def load(self) -> dict[str, Any]:
+        if not self._file.exists():
+            return {}
+        with self._file.reading() as db:
+            document = db.table(STATE_TABLE).get(doc_id=STATE_ID)
+        return dict(document) if isinstance(document, dict) else {}
+
+    def save(self, values: dict[str, Any]) -> None:
+        with self._file.writing() as db:
+            table = db.table(STATE_TABLE)
+            if table.contains(doc_id=STATE_ID):
+                table.update(values, doc_ids=[STATE_ID])
+            else:
+                table.insert(values)

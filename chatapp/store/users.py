@@ -1,0 +1,63 @@
+"""UserDir: one user's folder. The user name is checked once, here, and the layout of the
+folder is known only here.
+
+    <data_dir>/users/<user>/
+        index.json              conversation summaries (a cache, rebuilt at will)
+        conversations/<id>.json one TinyDB file per conversation
+        trash/<id>.json         deleted conversations, purged after TRASH_DAYS
+        ui.json                 theme, sidebar, the unsent draft
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from chatapp.store.errors import StoreError
+from chatapp.store.tinystore import make_private_dir, sweep_temp_files
+
+_USER_NAME = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
+
+
+class InvalidUserName(StoreError):
+    def __init__(self, user: str) -> None:
+        super().__init__(
+            f"invalid user name {user!r}: use up to 128 letters, digits, '.', '_', '@', '-'"
+            " (not starting with '.')"
+        )
+        self.user = user
+
+
+class UserDir:
+    """Where one user's data lives. Creating it checks the name; `ensure()` makes the
+    folders (0700) and sweeps temp files left by writers killed mid-write."""
+
+    def __init__(self, data_dir: Path, user: str) -> None:
+        if not _USER_NAME.fullmatch(user):
+            raise InvalidUserName(user)
+        self.data_dir = data_dir
+        self.user = user
+        self.root = data_dir / "users" / user
+        self.conversations = self.root / "conversations"
+        self.trash = self.root / "trash"
+        self.index = self.root / "index.json"
+        self.ui_state = self.root / "ui.json"
+
+    def ensure(self) -> UserDir:
+        for directory in (
+            self.data_dir,
+            self.data_dir / "users",
+            self.root,
+            self.conversations,
+            self.trash,
+        ):
+            make_private_dir(directory)
+        sweep_temp_files(self.root)
+        sweep_temp_files(self.conversations)
+        return self
+
+    def conversation_file(self, conversation_id: str) -> Path:
+        return self.conversations / f"{conversation_id}.json"
+
+    def trashed_file(self, conversation_id: str) -> Path:
+        return self.trash / f"{conversation_id}.json"
