@@ -55,6 +55,11 @@ class ModelConfig(BaseModel):
         return self
 
     @property
+    def is_embedded(self) -> bool:
+        """The bundled SmolLM2 (a local model with no path of its own)."""
+        return self.backend == "llama" and self.path is None
+
+    @property
     def label(self) -> str:
         """What answered, for the status bar and reply headers."""
         if self.backend == "llama":

@@ -10,22 +10,41 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from chatapp.core.backends.base import Usage
 from chatapp.core.context import BuiltPrompt
 from chatapp.core.errors import BackendError, ChatappError, StoreError
 from chatapp.core.generation import Generation
-from chatapp.core.models import FinishReason, Message
-
-if TYPE_CHECKING:
-    from chatapp.core.session import ChatSession
+from chatapp.core.models import Conversation, FinishReason, Message, MessageTree
 
 # A crash loses at most this much of a streaming reply.
 SAVE_INTERVAL = 1.0
 
 TurnKind = Literal["send", "edit", "regenerate"]
 _END = object()
+
+
+class Conversing(Protocol):
+    """What a turn needs of the conversation it belongs to (a ChatSession)."""
+
+    tree: MessageTree
+    conversation: Conversation
+    # Replies whose last save failed, by id: stored before the next question.
+    unsaved: dict[str, Message]
+
+    @property
+    def thread(self) -> list[Message]: ...
+
+    def persist_question(self, question: Message | None) -> None: ...
+
+    def persist_reply(self, message: Message, first: bool) -> None: ...
+
+    def take_back(self, question: Message | None, leaf: str | None) -> None: ...
+
+    def announce_start(self, turn: Turn) -> None: ...
+
+    def announce_end(self, turn: Turn) -> None: ...
 
 
 class Turn:
@@ -38,7 +57,7 @@ class Turn:
 
     def __init__(
         self,
-        session: ChatSession,
+        session: Conversing,
         kind: TurnKind,
         question: Message,
         answer: Message,

@@ -169,7 +169,7 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             f"New conversation with {model.label}.",
             "Type a message and press Enter · ctrl+o switches model · F1 lists the keys.",
         ]
-        if model.backend == "llama" and model.path is None:
+        if model.is_embedded:
             lines.append(
                 "The embedded SmolLM2-135M runs offline but is tiny. For better answers add a "
                 "bigger GGUF, Ollama or an OpenAI-compatible server to "

@@ -82,6 +82,7 @@ class SidebarActions(Screen[None]):
         if self.session is not None and self.session.id == conversation_id:
             self.session.stop()
             self.session = None
+            self.sidebar.current_id = None
             await self.render_thread()
         try:
             await asyncio.to_thread(self.workspace.delete, conversation_id)
