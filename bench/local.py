@@ -25,7 +25,7 @@ from chatapp.config import embedded_model
 from chatapp.core.backends.base import ChatMessage, GenerationParams
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.session import ChatSession
-from chatapp.store.repos import ConversationRepo
+from chatapp.store.conversations import ConversationRepo
 
 TARGET = 0.95
 SYSTEM = "You are a helpful assistant."

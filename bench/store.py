@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from filelock import FileLock  # noqa: E402
 
 from chatapp.core.models import Conversation, Message, Role  # noqa: E402
-from chatapp.store.repos import (  # noqa: E402
+from chatapp.store.conversations import (  # noqa: E402
     CONVERSATION_TABLE,
     MESSAGES_TABLE,
     RECORD_ID,

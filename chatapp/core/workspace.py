@@ -85,7 +85,7 @@ class Workspace:
 
     async def check_models(self) -> dict[str, str]:
         """One line a model: can it be used right now?"""
-        from chatapp.core.reachability import check_models
+        from chatapp.core.backends.reachability import check_models
 
         return await check_models(self.settings)
 

@@ -1,5 +1,7 @@
-"""Model backends: the contract (base), the pool that makes and shares them (pool), and one
-module per kind (llama_local, openai_http, ollama_http)."""
+"""Model backends: the contract (base), the pool that makes and shares them (pool), one
+module per kind (llama_local, openai_http, ollama_http) and what they share (llama_file,
+llama_thread; http, exchange, framing, sse), and whether each model can be used now
+(reachability)."""
 
 from __future__ import annotations
 

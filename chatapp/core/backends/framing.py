@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from chatapp.core.backends.base import Chunk
-    from chatapp.core.backends.http import ReplyProgress, ServerRef
+    from chatapp.core.backends.exchange import ReplyProgress, ServerRef
 
 FrameT = TypeVar("FrameT")
 FrameT_contra = TypeVar("FrameT_contra", contravariant=True)

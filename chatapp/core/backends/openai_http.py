@@ -17,7 +17,8 @@ from chatapp.core.backends.base import (
     ModelInfo,
     StreamDropped,
 )
-from chatapp.core.backends.http import HTTPBackend, ReplyProgress, ServerRef, error_in_stream
+from chatapp.core.backends.exchange import ReplyProgress, ServerRef
+from chatapp.core.backends.http import HTTPBackend, error_in_stream
 from chatapp.core.backends.sse import ServerSentEvent, SSEParser
 
 # Keys a server may use for a model's context size in /v1/models (vLLM, LM Studio, ...).

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from chatapp.config import ModelConfig, Settings
-    from chatapp.core.backends.llama_local import LlamaFile
+    from chatapp.core.backends.llama_file import LlamaFile
 
 
 def make_backend(config: ModelConfig, client: httpx.AsyncClient | None = None) -> Backend:
@@ -105,7 +105,7 @@ class ModelPool:
 
     def _llama_file(self, config: ModelConfig) -> LlamaFile:
         """The file this model runs, shared with every configured model on the same file."""
-        from chatapp.core.backends.llama_local import LlamaFile, model_file_key
+        from chatapp.core.backends.llama_file import LlamaFile, model_file_key
 
         key = model_file_key(config)
         file = self._llama_files.get(key)

@@ -305,20 +305,9 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         self.run_worker(self._after_switch(shown), group="open", exclusive=True)
 
     async def _after_switch(self, shown_id: str) -> None:
-        await self.render_thread()
-        shown = self.thread_view.view_for(shown_id)
-        if shown is None:
-            return
-        # Keep the switched message under focus, so [ and ] go on switching it.
-        shown.focus(scroll_visible=False)
-        if shown is not self.thread_view.last_view():
-            # Only once laid out: before that the anchor's scroll position is stale, and
-            # releasing it there can leave the thread scrolled out of sight.
-            self.thread_view.call_after_refresh(self._show_switched, shown)
-
-    def _show_switched(self, view: MessageView) -> None:
-        self.thread_view.release_anchor()
-        self.thread_view.scroll_to_widget(view, animate=False, top=True)
+        if self.session is not None:
+            await self.thread_view.show_version(self.session.thread, self.versions, shown_id)
+            self.update_context_status()
 
     @on(MessageView.EditRequested)
     def start_edit(self, event: MessageView.EditRequested) -> None:

@@ -73,6 +73,25 @@ class ThreadView(VerticalScroll):
         self.anchor()
         self.check_folds()
 
+    async def show_version(
+        self, thread: list[Message], versions: VersionsOf, shown_id: str
+    ) -> None:
+        """Show a thread after another version of one of its messages was chosen: that
+        message keeps the focus (so [ and ] go on switching it) and comes into view."""
+        await self.show(thread, versions)
+        shown = self.view_for(shown_id)
+        if shown is None:
+            return
+        shown.focus(scroll_visible=False)
+        if shown is not self.last_view():
+            # Only once laid out: before that the anchor's scroll position is stale, and
+            # releasing it there can leave the thread scrolled out of sight.
+            self.call_after_refresh(self._bring_into_view, shown)
+
+    def _bring_into_view(self, view: MessageView) -> None:
+        self.release_anchor()
+        self.scroll_to_widget(view, animate=False, top=True)
+
     def view_of(self, message: Message) -> MessageView:
         return MessageView(message, self._versions(message))
 

@@ -18,7 +18,8 @@ from chatapp.core.backends.base import (
     GenerationParams,
     ModelLoadFailed,
 )
-from chatapp.core.backends.llama_local import LlamaBackend, bundled_model_path
+from chatapp.core.backends.llama_file import bundled_model_path
+from chatapp.core.backends.llama_local import LlamaBackend
 
 QUESTION: list[ChatMessage] = [
     {"role": "system", "content": "You are a helpful assistant. Answer in English."},

@@ -17,7 +17,8 @@ from chatapp.core.backends.base import (
     GenerationParams,
     ModelLoadFailed,
 )
-from chatapp.core.backends.llama_local import LlamaBackend, bundled_model_path
+from chatapp.core.backends.llama_file import bundled_model_path
+from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.backends.pool import ModelPool
 
 QUESTION: list[ChatMessage] = [{"role": "user", "content": "What is the capital of France?"}]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from chatapp.config import ModelConfig, Settings
-from chatapp.core.backends import make_backend
 from chatapp.core.backends.base import BackendError
+from chatapp.core.backends.pool import make_backend
 
 CHECK_TIMEOUT = 3.0
 
@@ -29,7 +29,7 @@ async def check_model(config: ModelConfig) -> str:
 
 
 def _check_local(config: ModelConfig) -> str:
-    from chatapp.core.backends.llama_local import bundled_model_path
+    from chatapp.core.backends.llama_file import bundled_model_path
 
     try:
         path = config.path or bundled_model_path()

@@ -1,0 +1,118 @@
+"""d. enter: Enter → request at the server, Enter → llama.cpp generating (<= 20 ms).
+
+Enter → the request reaching a loopback server (remote), and Enter → llama.cpp starting
+to generate with the model loaded (local); medians.
+
+ChatApp runs headless in this process (Pilot), a process as fresh as a launched `chatapp`;
+the scripted server runs in a child process. The first send after launch also creates
+the backend: it is reported on its own, beside the median of the sends after it.
+
+    python bench/ui_enter.py [--reps 6]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from ui_common import (
+    SIZE,
+    Figure,
+    arguments,
+    local_llama,
+    local_model,
+    ms,
+    new_app,
+    remote_model,
+    run_bench,
+    scripted_reply,
+    send,
+    settings_for,
+    settle,
+    type_text,
+    wait_for_reply,
+    wait_until_model_ready,
+)
+
+from tests.fixtures.scripted import ChildScripts, serve_in_child
+
+TARGET_ENTER_MS = 20.0
+SHORT_REPLY = ["Bench", " reply"]
+
+
+async def enter_to_request(server: ChildScripts, data_dir: Path, sends: int) -> list[float]:
+    short = remote_model(server.base_url("short"), "short", 64)
+    app = new_app(settings_for(data_dir, short=short))
+    delays: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(sends):
+            await type_text(pilot, "hello")
+            pressed = time.perf_counter()
+            await send(pilot)
+            await wait_for_reply(app, pilot)
+            await settle(app, pilot)
+            arrived = min(when for when, _ in server.arrivals("short") if when > pressed)
+            delays.append(arrived - pressed)
+    return delays
+
+
+async def enter_to_generation(data_dir: Path, sends: int) -> list[float]:
+    app = new_app(settings_for(data_dir, smollm2=local_model(8)))
+    delays: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until_model_ready(app, pilot)
+        llama = local_llama(app)
+        starts: list[float] = []
+        create = llama.create_chat_completion
+
+        def observed(*args: Any, **kwargs: Any) -> Any:
+            starts.append(time.perf_counter())
+            return create(*args, **kwargs)
+
+        # An observer on the library call, not a stand-in: generation runs as it would.
+        llama.create_chat_completion = observed
+        for _ in range(sends):
+            await type_text(pilot, "hello")
+            pressed = time.perf_counter()
+            await send(pilot)
+            await wait_for_reply(app, pilot)
+            await settle(app, pilot)
+            delays.append(min(when for when in starts if when > pressed) - pressed)
+    return delays
+
+
+async def figures_enter(work: Path, reps: int) -> list[Figure]:
+    with serve_in_child({"short": scripted_reply(SHORT_REPLY)}) as server:
+        remote = await enter_to_request(server, work / "enter-remote", reps + 1)
+    local = await enter_to_generation(work / "enter-local", reps + 1)
+    figures = []
+    for key, label, runs in (
+        ("enter_to_request_ms", "d. Enter → request at the server (remote)", remote),
+        ("enter_to_generation_ms", "d. Enter → llama.cpp generating (local)", local),
+    ):
+        median = ms(statistics.median(runs[1:]))
+        figures.append(
+            Figure(
+                key,
+                label + ", median",
+                median,
+                TARGET_ENTER_MS,
+                higher_is_better=False,
+                unit=" ms",
+                baseline={f"{key}_first": ms(runs[0])},
+                detail=f"first after launch {ms(runs[0])} ms; then {[ms(r) for r in runs[1:]]}",
+            )
+        )
+    return figures
+
+
+def main() -> None:
+    args = arguments(__doc__, reps=6).parse_args()
+    run_bench("ui_enter", lambda work: asyncio.run(figures_enter(work, args.reps)))
+
+
+if __name__ == "__main__":
+    main()
