@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from chatapp.core.backends.base import (
     Backend,
     BackendError,
     ChatMessage,
+    Chunk,
     GenerationParams,
     StreamDropped,
     Usage,
@@ -79,6 +80,8 @@ class Generation:
     def stop(self) -> None:
         """End it early, keeping the text so far (finish reason: cancelled). A generation
         stopped before it started never reaches the backend."""
+        if self.done:
+            return  # ended: its clean-up must not be cut short
         self._stop_requested = True
         # A task cancelled before its first step would never run its body, and readers
         # would wait for an end that never comes: one not running yet sees the flag.
@@ -147,9 +150,10 @@ class Generation:
         if self._stop_requested:
             self._end(FinishReason.CANCELLED)
             return
-        stream = self.backend.stream(self.messages, self.params)
+        stream: AsyncGenerator[Chunk, None] | None = None
         reason: FinishReason | None = None
         try:
+            stream = self.backend.stream(self.messages, self.params)
             async for chunk in stream:
                 if chunk.text:
                     if self.first_text_at is None:
@@ -175,7 +179,8 @@ class Generation:
             self._crash = error
             self._end(FinishReason.ERROR)
         finally:
-            await stream.aclose()
+            if stream is not None:
+                await stream.aclose()
 
     def _fail(self, error: BackendError) -> None:
         self.error = error

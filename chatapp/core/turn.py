@@ -154,8 +154,11 @@ class Turn:
         try:
             if await self._store_question():
                 self.session.announce_start(self)
-                await self._generate()
-                self.session.announce_end(self)
+                try:
+                    await self._generate()
+                finally:
+                    # Whoever heard the start hears the end, even of a turn that crashed.
+                    self.session.announce_end(self)
         except Exception as error:
             # Not a backend or store failure (those are self.error) but a bug: the reader
             # still hears that the turn ended, and gets the exception.

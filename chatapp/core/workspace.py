@@ -173,8 +173,6 @@ class Workspace:
 
     def delete(self, conversation_id: str) -> None:
         """Move to the trash (restore() brings it back for TRASH_DAYS)."""
-        if (session := self._sessions.get(conversation_id)) is not None:
-            session.stop()
         self.conversations.delete(conversation_id)
         self.events.emit(ConversationDeleted(conversation_id))
 
@@ -206,7 +204,9 @@ class Workspace:
         the reply is shown (and printed) first."""
         assert isinstance(event, ReplyFinished)
         session = self._sessions.get(event.conversation_id)
-        if session is None or event.error is not None or len(session.tree) != 2:
+        if session is None or session.repo is None or event.error is not None:
+            return  # not stored (--no-save), or failed
+        if len(session.tree) != 2:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -236,8 +236,13 @@ class Workspace:
 
     async def titles_written(self, timeout: float = TITLE_WAIT_ON_CLOSE) -> None:
         """Wait (bounded) for titles still being made."""
-        if self._titles:
-            await asyncio.wait(set(self._titles), timeout=timeout)
+        if not self._titles:
+            return
+        _, late = await asyncio.wait(set(self._titles), timeout=timeout)
+        # Not after the models close under them: what is late is given up.
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def aclose(self, title_wait: float = TITLE_WAIT_ON_CLOSE) -> None:
         """Finish titles in progress (waiting at most title_wait), stop generating, close

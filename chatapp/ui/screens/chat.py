@@ -128,7 +128,7 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             return
         try:
             session = await asyncio.to_thread(
-                self.workspace.open_session, conversation_id, fallback=self.current_model.name
+                self.workspace.open_session, conversation_id, fallback=self._new_chat_model.name
             )
         except ChatappError as error:
             self.notify(str(error), severity="error", markup=False)
@@ -264,8 +264,6 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.run_worker(self.rescue(turn), group="rescue")
         # A reply worker still starting must not go on with the conversation being left.
         self.workers.cancel_group(self, "llm")
-        if self.session is not None:
-            self._new_chat_model = self.session.model
         self.session = None
         self.end_edit()
         self.sidebar.current_id = None
@@ -352,8 +350,8 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         if self.session is not None:
             self.workspace.use_model(self.session, name)
             self.run_worker(asyncio.to_thread(self.session.save_conversation))
-        else:
-            self._new_chat_model = self.workspace.model(name)
+        # New chats go on with the model picked last.
+        self._new_chat_model = self.workspace.model(name)
         self.set_model_status(self.current_model)
         self.notify(f"Next replies come from {self.current_model.label}", markup=False)
         self.prepare_model()
