@@ -26,6 +26,7 @@ from chatapp.core.backends.base import ChatMessage, GenerationParams
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.session import ChatSession
 from chatapp.store.conversations import ConversationRepo
+from chatapp.store.users import UserDir
 
 TARGET = 0.95
 SYSTEM = "You are a helpful assistant."
@@ -99,7 +100,7 @@ def backend_factory(backend: LlamaBackend) -> StreamFactory:
 
 def session_factory(backend: LlamaBackend, data_dir: Path) -> StreamFactory:
     """The app's path: a new conversation per run, saved to disk as the app saves it."""
-    repo = ConversationRepo(data_dir, "bench")
+    repo = ConversationRepo(UserDir(data_dir, "bench"))
     model = embedded_model()
 
     async def stream(messages: list[ChatMessage], params: GenerationParams) -> AsyncIterator[str]:

@@ -102,7 +102,7 @@ async def main() -> dict[str, object]:
     session = ChatSession.new(None, backend, backend.config, user="bench")
     for turn in range(TURNS):
         await session.send(QUESTIONS[turn % len(QUESTIONS)], PARAMS).wait()
-    tokens20 = session.reply.prompt.prompt_tokens if session.reply else 0
+    tokens20 = session.turn.prompt.prompt_tokens if session.turn else 0
     ttft2, ttft20 = statistics.median(turn2), statistics.median(turn20)
     ratio = ttft20 / ttft2
     raw_ratio = statistics.median(raw20) / statistics.median(raw2)

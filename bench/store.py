@@ -32,6 +32,7 @@ from chatapp.store.conversations import (  # noqa: E402
     ConversationRepo,
 )
 from chatapp.store.tinystore import OrjsonStorage  # noqa: E402
+from chatapp.store.users import UserDir  # noqa: E402
 
 TARGET_RATIO = 1.5
 PER_CONVERSATION = 100
@@ -40,8 +41,8 @@ WORDS = ["model", "token", "reply", "context", "memory", "branch", "stream", "pr
 
 def build_user(data_dir: Path, user: str, total_messages: int) -> ConversationRepo:
     """A user with total_messages stored, without paying for that many appends."""
-    repo = ConversationRepo(data_dir, user)
-    conversations_dir = repo.root / "conversations"
+    repo = ConversationRepo(UserDir(data_dir, user))
+    conversations_dir = repo.folder.conversations
     count = total_messages // PER_CONVERSATION
     # Many files, each fsynced: threads let the file system batch the journal commits.
     with ThreadPoolExecutor(max_workers=16) as pool:
