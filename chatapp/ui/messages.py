@@ -1,4 +1,4 @@
-"""The UI's own messages: what the core announced, and a model becoming ready or failing."""
+"""The UI's own messages: what the core announced, as a Textual message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from chatapp.core.errors import ChatappError
 from chatapp.core.events import Event
 
 
@@ -16,16 +15,3 @@ class CoreEvent(Message):
     the app posts one to each screen."""
 
     event: Event
-
-
-@dataclass
-class ModelReady(Message):
-    """The model can answer now (a local one has loaded)."""
-
-    name: str
-
-
-@dataclass
-class ModelFailed(Message):
-    name: str
-    error: ChatappError

@@ -214,14 +214,14 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
     def queue(self, text: str) -> None:
         """Keep the message in the box, read-only, until the model has loaded."""
         self.composer.queue(text)
-        self.prompt.read_only = True
+        self.prompt.read_only = self.composer.read_only
         self.status.state = "loading model… your message is queued"
         self.update_banner()
         self.prepare_model()
 
     def unqueue(self) -> str | None:
         text = self.composer.take_queued()
-        self.prompt.read_only = False
+        self.prompt.read_only = self.composer.read_only
         self.update_banner()
         return text
 
