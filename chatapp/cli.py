@@ -6,19 +6,85 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
 
 from chatapp.config import ConfigError, Settings, load_settings
+from chatapp.core.errors import ChatappError
 
 if TYPE_CHECKING:
+    from chatapp.core.backends.base import ContextOverflow
     from chatapp.core.session import ChatSession, Turn
     from chatapp.core.workspace import Workspace
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Commands(TyperGroup):
+    """The one place a command's failure becomes one line on stderr.
+
+    A ChatappError is the user's to act on: `chatapp: <message>`, exit 1 (2 for config).
+    Anything else is our bug: one line that says so, the traceback in a log file in the
+    data folder, and `--debug` shows it instead.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # a typer Context (its click is vendored)
+        try:
+            return super().invoke(ctx)
+        except ChatappError as error:
+            code = EXIT_USAGE if isinstance(error, ConfigError) else EXIT_ERROR
+            raise fail(str(error), code) from None
+        except (TyperException, Exit, Abort):
+            raise  # usage errors and exits: typer's own one line
+        except Exception as error:
+            if ctx.params.get("debug") or os.environ.get("CHATAPP_DEBUG"):
+                raise
+            where = write_traceback(error)
+            raise fail(
+                f"internal error: {type(error).__name__}: {first_line(error)} "
+                f"(run with --debug for the traceback; {where})"
+            ) from None
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no message"
+
+
+def write_traceback(error: BaseException) -> str:
+    """Write the traceback to a new 0600 file in the data folder (or the temp folder
+    when that cannot be written); say where, for the one-line message."""
+    import tempfile
+    import time
+    import traceback
+
+    from chatapp.config import default_data_dir
+
+    text = "".join(traceback.format_exception(error))
+    name = time.strftime("traceback-%Y%m%d-%H%M%S.log")
+    try:
+        folder = Path(default_data_dir()) / "logs"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        fd, temp = tempfile.mkstemp(prefix="chatapp-", suffix=".log")
+        path = Path(temp)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return f"written to {path}"
+
 
 app = typer.Typer(
     name="chatapp",
     help="A chat assistant that lives in the terminal.",
+    cls=Commands,
     invoke_without_command=True,
     no_args_is_help=False,
     add_completion=False,
@@ -27,14 +93,14 @@ app = typer.Typer(
 config_app = typer.Typer(help="Where the config file is and what it says.")
 app.add_typer(config_app, name="config")
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     typer.echo(f"chatapp: {message}", err=True)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"chatapp: {message}", err=True)
 
 
 def settings_or_exit() -> Settings:
@@ -44,20 +110,34 @@ def settings_or_exit() -> Settings:
         raise fail(str(error), EXIT_USAGE) from None
 
 
-def workspace_for(settings: Settings) -> Workspace:
-    from chatapp.core.errors import ChatappError
+def workspace_for(settings: Settings, *, saving: bool = False) -> Workspace:
+    """The user's workspace, telling stderr about damaged files it skips (and, for a
+    command that writes, when it cannot)."""
+    from chatapp.core.events import ConversationDamaged, Event, SavingStopped
     from chatapp.core.workspace import Workspace
 
     try:
-        return Workspace(settings)
+        workspace = Workspace(settings)
     except ChatappError as error:
         raise fail(str(error), EXIT_USAGE) from None
+
+    def tell(event: Event) -> None:
+        if isinstance(event, ConversationDamaged):
+            warn(event.message)
+        elif isinstance(event, SavingStopped) and saving:
+            warn(f"not saving: {event.reason}")
+
+    workspace.events.subscribe(tell, ConversationDamaged, SavingStopped)
+    return workspace
 
 
 @app.callback()
 def main_callback(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model to start with.")] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """With no command, open the chat TUI."""
     if ctx.invoked_subcommand is not None:
@@ -89,20 +169,34 @@ def check_model(settings: Settings, name: str) -> None:
 # -- ask / regenerate ---------------------------------------------------------------------
 
 
-def read_question(question: str | None) -> str:
-    """The question, with piped stdin as the input (or appended to the question)."""
+def read_input(question: str | None) -> tuple[str, str]:
+    """The question argument and the piped stdin (either may be empty, not both)."""
+    from chatapp.core.text import is_blank
+
     piped = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-    if question and piped.strip():
-        return f"{question}\n\n{piped.rstrip()}"
-    text = question or piped
-    if not text.strip():
+    if is_blank(question or "") and is_blank(piped):
         raise fail("nothing to ask: give a question or pipe text in", EXIT_USAGE)
-    return text
+    return question or "", piped
+
+
+def join_input(question: str, piped: str) -> str:
+    """The question, with piped text after it."""
+    from chatapp.core.text import is_blank
+
+    if is_blank(piped):
+        return question
+    if is_blank(question):
+        return piped
+    return f"{question}\n\n{piped.rstrip()}"
 
 
 ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object with text and usage.")
+]
+RawOption = Annotated[
+    bool,
+    typer.Option("--raw", help="Print the model's text as is, terminal control sequences too."),
 ]
 QuestionArgument = Annotated[
     str | None, typer.Argument(help="The question; piped stdin is appended.")
@@ -117,6 +211,13 @@ ConversationOption = Annotated[
 TemperatureOption = Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.")]
 MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Longest reply, in tokens.")]
 NoSaveOption = Annotated[bool, typer.Option("--no-save", help="Do not store the conversation.")]
+TruncateOption = Annotated[
+    bool,
+    typer.Option("--truncate", help="Piped input too long for the model: keep its head and tail."),
+]
+
+# How many times --truncate cuts again when its estimate fell short.
+TRUNCATE_TRIES = 6
 
 
 @app.command()
@@ -129,28 +230,81 @@ def ask(
     temperature: TemperatureOption = None,
     max_tokens: MaxTokensOption = None,
     no_save: NoSaveOption = False,
+    truncate: TruncateOption = False,
     json_out: JsonOption = False,
+    raw: RawOption = False,
 ) -> None:
     """Ask a question and stream the answer to stdout."""
     settings = settings_or_exit()
-    text = read_question(question)
+    asked, piped = read_input(question)
     if model is not None:
         check_model(settings, model)
     if (continue_ or conversation) and no_save:
         raise fail("--no-save cannot continue a stored conversation", EXIT_USAGE)
+    if truncate and not piped:
+        raise fail("--truncate cuts piped input, and nothing was piped in", EXIT_USAGE)
 
-    def start(workspace: Workspace) -> tuple[ChatSession, Turn]:
+    def open_session(workspace: Workspace) -> ChatSession:
+        workspace.check_storage()
+        conversation_id = conversation or (continue_id(workspace) if continue_ else None)
+        if conversation_id is None:
+            return workspace.new_session(model, system=system, save=not no_save)
+        return workspace.open_session(conversation_id, model)
+
+    def begin(session: ChatSession) -> Turn:
+        from chatapp.core.backends.base import ContextOverflow
         from chatapp.core.session import default_params
 
-        conversation_id = conversation or (last_conversation_id(workspace) if continue_ else None)
-        if conversation_id is None:
-            session = workspace.new_session(model, system=system, save=not no_save)
-        else:
-            session = workspace.open_session(conversation_id, model)
         params = default_params(session.model, temperature=temperature, max_tokens=max_tokens)
-        return session, session.send(text, params)
+        cut, budget = 0, 0
+        for attempt in range(1, TRUNCATE_TRIES + 1):
+            text = join_input(asked, cut_middle(piped, cut))
+            try:
+                turn = session.send(text, params)
+            except ContextOverflow as overflow:
+                numbers = overflow.prompt_tokens, overflow.n_ctx, overflow.max_tokens
+                if not truncate:
+                    raise ContextOverflow(*numbers, overflow_advice(piped)) from None
+                if attempt == TRUNCATE_TRIES or cut == len(piped):
+                    raise ContextOverflow(*numbers, "--truncate could not make it fit") from None
+                cut = min(len(piped), cut + chars_over(overflow, len(text)))
+                budget = overflow.budget
+                continue
+            if cut:
+                warn(
+                    f"--truncate cut {cut:,} of {len(piped):,} characters from the middle "
+                    f"of the input to fit {budget:,} tokens"
+                )
+            return turn
+        raise AssertionError("the loop returns or raises")
 
-    run_turn(settings, start, json_out=json_out)
+    run_turn(settings, open_session, begin, json_out=json_out, raw=raw)
+
+
+def overflow_advice(piped: str) -> str:
+    trim = "--truncate to keep the head and tail of the piped input" if piped else "less text"
+    return (
+        "keep fewer tokens for the reply with --max-tokens, pick a model with a bigger "
+        f"window with --model, or ask with {trim}"
+    )
+
+
+def chars_over(overflow: ContextOverflow, prompt_chars: int) -> int:
+    """About how many characters to cut for the prompt to fit: the excess tokens at this
+    prompt's own characters per token (so Chinese and code count right), plus a margin."""
+    chars_per_token = prompt_chars / max(overflow.prompt_tokens, 1)
+    excess = overflow.prompt_tokens - overflow.budget
+    return int((excess * 1.05 + 16) * chars_per_token) + 64
+
+
+def cut_middle(text: str, cut: int) -> str:
+    """text with cut characters taken out of its middle (two thirds of what is kept
+    from the head, one third from the tail), and a marker saying so."""
+    if cut <= 0:
+        return text
+    keep = len(text) - cut
+    head, tail = text[: keep - keep // 3], text[len(text) - keep // 3 :] if keep // 3 else ""
+    return f"{head}\n\n[… {cut:,} characters cut by chatapp --truncate …]\n\n{tail}"
 
 
 @app.command()
@@ -160,86 +314,121 @@ def regenerate(
     ] = None,
     model: ModelOption = None,
     json_out: JsonOption = False,
+    raw: RawOption = False,
 ) -> None:
     """Stream a new reply to the last question of a conversation (kept beside the old one)."""
     settings = settings_or_exit()
     if model is not None:
         check_model(settings, model)
 
-    def start(workspace: Workspace) -> tuple[ChatSession, Turn]:
-        session = workspace.open_session(conversation or last_conversation_id(workspace), model)
-        return session, session.regenerate()
+    def open_session(workspace: Workspace) -> ChatSession:
+        workspace.check_storage()
+        return workspace.open_session(conversation or continue_id(workspace), model)
 
-    run_turn(settings, start, json_out=json_out)
+    run_turn(
+        settings, open_session, lambda session: session.regenerate(), json_out=json_out, raw=raw
+    )
 
 
-def last_conversation_id(workspace: Workspace) -> str:
-    conversation_id = workspace.last_conversation_id()
+def continue_id(workspace: Workspace) -> str:
+    """The last conversation's id; says so when a newer one was damaged."""
+    conversation_id, lost = workspace.last_conversation()
+    if lost:
+        newest = lost[0]
+        going_on = (
+            f"continuing {workspace.title(conversation_id)!r} ({conversation_id}) instead"
+            if conversation_id is not None
+            else "there is no other conversation to continue"
+        )
+        warn(f"the last conversation is damaged (moved aside to {newest}); {going_on}")
     if conversation_id is None:
         raise fail("there is no conversation yet", EXIT_USAGE)
     return conversation_id
 
 
-StartTurn = Callable[["Workspace"], "tuple[ChatSession, Turn]"]
+OpenSession = Callable[["Workspace"], "ChatSession"]
+BeginTurn = Callable[["ChatSession"], "Turn"]
 
 
-def run_turn(settings: Settings, start: StartTurn, *, json_out: bool) -> None:
-    """Open or create the session, start a turn with `start`, stream it, exit properly."""
+def run_turn(
+    settings: Settings, open_session: OpenSession, begin: BeginTurn, *, json_out: bool, raw: bool
+) -> None:
+    """Open or create the session, make its model ready (a local one loads, its file
+    checked, before anything is stored), begin the turn, stream it, exit properly."""
     try:
-        asyncio.run(_stream_turn(settings, start, json_out))
+        asyncio.run(_stream_turn(settings, open_session, begin, json_out, raw))
     except KeyboardInterrupt:
         # The reply was stopped and its partial text saved by the session.
         typer.echo("", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-async def _stream_turn(settings: Settings, start: StartTurn, json_out: bool) -> None:
-    from chatapp.core.errors import ChatappError
+async def _stream_turn(
+    settings: Settings, open_session: OpenSession, begin: BeginTurn, json_out: bool, raw: bool
+) -> None:
+    from chatapp.terminal_text import TerminalFilter
 
-    workspace = workspace_for(settings)
+    workspace = workspace_for(settings, saving=True)
+    session: ChatSession | None = None
+    turn: Turn | None = None
+    screen = None if raw or json_out else TerminalFilter()
     try:
-        session, turn = start(workspace)
-        try:
-            async for piece in turn:
-                if not json_out:
-                    sys.stdout.write(piece)
-                    sys.stdout.flush()
-        except ChatappError as error:
+        session = open_session(workspace)
+        await workspace.models.prepare(session.model.name)
+        turn = begin(session)
+        async for piece in turn:
             if not json_out:
-                sys.stdout.write("\n")
-            raise fail(str(error)) from None
-        if json_out:
-            sys.stdout.write(turn_json(session, turn) + "\n")
-        elif turn.text and not turn.text.endswith("\n"):
-            sys.stdout.write("\n")
-        sys.stdout.flush()
+                sys.stdout.write(screen.feed(piece) if screen else piece)
+                sys.stdout.flush()
     except ChatappError as error:
+        if json_out:
+            sys.stdout.write(turn_json(session, turn, error) + "\n")
+        elif turn is not None and turn.text:
+            sys.stdout.write((screen.flush() if screen else "") + "\n")
+        sys.stdout.flush()
         raise fail(str(error)) from None
     finally:
         # A new conversation's title is made here, after the answer is out.
         await workspace.aclose()
+    assert turn is not None
+    if json_out:
+        sys.stdout.write(turn_json(session, turn) + "\n")
+    else:
+        tail = screen.flush() if screen else ""
+        sys.stdout.write(tail + ("" if (turn.text or "\n").endswith("\n") else "\n"))
+    sys.stdout.flush()
 
 
-def turn_json(session: ChatSession, turn: Turn) -> str:
+def turn_json(
+    session: ChatSession | None, turn: Turn | None, error: ChatappError | None = None
+) -> str:
+    """The reply as one JSON object; with error, also what failed and whatever text came."""
     import orjson
 
-    message = turn.answer
-    usage = turn.usage
-    data = {
-        "text": turn.text,
-        "conversation_id": session.id,
-        "message_id": message.id,
-        "model": message.model,
-        "finish_reason": message.finish_reason,
-        "incomplete": message.incomplete,
-        "usage": {
-            "prompt_tokens": message.prompt_tokens,
-            "completion_tokens": message.completion_tokens,
-            "tokens_per_second": message.tokens_per_second,
-            "time_to_first_token": usage.time_to_first_token if usage else None,
-            "dropped_messages": turn.prompt.dropped,
-        },
+    data: dict[str, Any] = {
+        "text": turn.text if turn is not None else "",
+        "conversation_id": session.id if session is not None else None,
+        "message_id": None,
+        "model": session.model.name if session is not None else None,
     }
+    if turn is not None and not turn.undone:
+        message = turn.answer
+        usage = turn.usage
+        data |= {
+            "message_id": message.id,
+            "model": message.model,
+            "finish_reason": message.finish_reason,
+            "incomplete": message.incomplete,
+            "usage": {
+                "prompt_tokens": message.prompt_tokens,
+                "completion_tokens": message.completion_tokens,
+                "tokens_per_second": message.tokens_per_second,
+                "time_to_first_token": usage.time_to_first_token if usage else None,
+                "dropped_messages": turn.prompt.dropped,
+            },
+        }
+    if error is not None:
+        data["error"] = {"type": type(error).__name__, "message": str(error)}
     return orjson.dumps(data).decode()
 
 
@@ -271,40 +460,32 @@ def history(
     """List stored conversations, newest first."""
     import datetime
 
-    from chatapp.core.errors import ChatappError
+    from chatapp.terminal_text import strip_controls
 
     workspace = workspace_for(settings_or_exit())
-    try:
-        summaries = workspace.list_conversations(search)
-    except ChatappError as error:
-        raise fail(str(error)) from None
-    for summary in summaries[:limit]:
+    for summary in workspace.list_conversations(search)[:limit]:
         when = datetime.datetime.fromtimestamp(summary.updated).strftime("%Y-%m-%d %H:%M")
-        typer.echo(f"{summary.id}  {when}  {summary.message_count:>4} msgs  {summary.title}")
+        title = strip_controls(summary.title)
+        typer.echo(f"{summary.id}  {when}  {summary.message_count:>4} msgs  {title}")
 
 
 @app.command()
-def show(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
+def show(
+    conversation_id: Annotated[str, typer.Argument(help="Conversation id.")],
+    raw: RawOption = False,
+) -> None:
     """Print one conversation (its visible branch) as Markdown."""
-    from chatapp.core.errors import ChatappError
+    from chatapp.terminal_text import strip_controls
 
-    workspace = workspace_for(settings_or_exit())
-    try:
-        typer.echo(workspace.markdown(conversation_id))
-    except ChatappError as error:
-        raise fail(str(error)) from None
+    text = workspace_for(settings_or_exit()).markdown(conversation_id)
+    # Not typer.echo: off a terminal it strips some escapes itself, and --raw means raw.
+    sys.stdout.write(text if raw else strip_controls(text))
 
 
 @app.command()
 def rm(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
-    """Delete a conversation."""
-    from chatapp.core.errors import ChatappError
-
-    workspace = workspace_for(settings_or_exit())
-    try:
-        workspace.delete(conversation_id)
-    except ChatappError as error:
-        raise fail(str(error)) from None
+    """Delete a conversation (it stays in the trash for 30 days)."""
+    workspace_for(settings_or_exit()).delete(conversation_id)
     typer.echo(f"deleted {conversation_id}")
 
 

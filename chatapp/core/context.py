@@ -69,7 +69,7 @@ def build_prompt(
             start += 1
         tokens, exact = size(start)
     if tokens > budget:
-        raise ContextOverflow(tokens + max_tokens, n_ctx)
+        raise ContextOverflow(tokens, n_ctx, max_tokens)
     return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens)
 
 

@@ -8,7 +8,8 @@
         ├── ReplyInProgress      a reply is still being generated
         ├── NothingToRegenerate  no user message to answer again
         ├── UnknownMessage       no such message in this conversation
-        └── NotEditable          only the user's own messages can be edited
+        ├── NotEditable          only the user's own messages can be edited
+        └── EmptyMessage         a message that shows nothing is not sent
 
 The UI and the CLI catch ChatappError where they mean "show this to the user"; anything
 else is a bug and is allowed to surface as one.
@@ -56,3 +57,8 @@ class UnknownMessage(SessionError):
 class NotEditable(SessionError):
     def __init__(self) -> None:
         super().__init__("only your own messages can be edited")
+
+
+class EmptyMessage(SessionError):
+    def __init__(self) -> None:
+        super().__init__("nothing to send: the message is empty or only invisible characters")

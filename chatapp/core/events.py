@@ -95,6 +95,23 @@ class ConversationRestored(Event):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationDamaged(Event):
+    """A conversation file could not be read; it was moved aside (or could not be) and
+    the rest go on without it. message is the one line to show."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavingStopped(Event):
+    """Nothing more is written this run: reason says why ("data folder is read-only").
+    Replies still come and conversations can still be read. conversation_id is the
+    conversation whose write failed, or "" when it was found before any."""
+
+    reason: str
+
+
 Listener = Callable[[Event], None]
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chatapp.core.backends.base import Backend, GenerationParams
 from chatapp.core.context import BuiltPrompt, build_prompt
 from chatapp.core.errors import (
+    EmptyMessage,
     NotEditable,
     NothingToRegenerate,
     ReplyInProgress,
@@ -28,6 +29,7 @@ from chatapp.core.events import (
 )
 from chatapp.core.generation import Generation
 from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role
+from chatapp.core.text import is_blank
 from chatapp.core.titles import plain_title
 from chatapp.core.turn import Turn, TurnKind
 
@@ -189,6 +191,8 @@ class ChatSession:
     ) -> Turn:
         if self.generating:
             raise ReplyInProgress()
+        if is_blank(text):
+            raise EmptyMessage()
         question = Message(
             conversation_id=self.id, role=Role.USER, content=text, parent_id=parent_id
         )

@@ -6,6 +6,10 @@ jobs that follow events (a new conversation's title). Whatever the UI can do, th
 and a test can do through it, without a screen.
 
 Methods that read or write files block: the UI calls them in a worker thread.
+
+When the data folder cannot be written (read-only, full disk), the workspace keeps going
+with saving off: `saving_off` says why, SavingStopped announces it once, conversations
+can still be read and replies still come, and nothing more is written this run.
 """
 
 from __future__ import annotations
@@ -18,21 +22,26 @@ from typing import TYPE_CHECKING, Any
 from chatapp.core.backends.pool import ModelPool
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import (
+    ConversationDamaged,
     ConversationDeleted,
     ConversationRenamed,
     ConversationRestored,
     Event,
     EventBus,
     ReplyFinished,
+    SavingStopped,
 )
 from chatapp.core.markdown import conversation_markdown
 from chatapp.core.session import ChatSession
 from chatapp.core.titles import generate_title, plain_title
 from chatapp.store.conversations import ConversationRepo, ConversationSummary
+from chatapp.store.errors import StorageUnavailable, StoreError
 from chatapp.store.ui_state import UiStateRepo
 from chatapp.store.users import UserDir
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from chatapp.config import ModelConfig, Settings
     from chatapp.core.models import Conversation
 
@@ -61,14 +70,43 @@ class Workspace:
             weakref.WeakValueDictionary()
         )
         self._titles: set[asyncio.Task[None]] = set()
+        # Why nothing is being saved this run (None while saving works).
+        self.saving_off: str | None = None
+        self._storage_checked = False
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
 
     @property
     def conversations(self) -> ConversationRepo:
         """The user's conversation store (made on first use: it creates the folders)."""
         if self._conversations is None:
-            self._conversations = ConversationRepo(self.folder)
+            self._conversations = ConversationRepo(
+                self.folder, on_unavailable=self._storage_unavailable
+            )
         return self._conversations
+
+    # -- saving, or not -------------------------------------------------------------------
+
+    def check_storage(self) -> str | None:
+        """Can this user's data be written? Checked once (folders made, a small file
+        written and removed); returns why not, and saving is off from then on."""
+        if not self._storage_checked:
+            self._storage_checked = True
+            try:
+                self.folder.ensure()
+                self.folder.check_writable()
+            except StorageUnavailable as error:
+                self._storage_unavailable(error)
+        return self.saving_off
+
+    def _storage_unavailable(self, error: StorageUnavailable) -> None:
+        """A write failed for want of a writable folder: stop saving, say so once."""
+        if self.saving_off is not None:
+            return
+        self.saving_off = error.reason
+        log.warning("saving is off: %s", error)
+        for session in list(self._sessions.values()):
+            session.repo = None
+        self.events.emit(SavingStopped("", error.reason))
 
     # -- models ---------------------------------------------------------------------------
 
@@ -97,7 +135,7 @@ class Workspace:
         """A new conversation; it is written to disk with its first message (never when
         save is False)."""
         config = self.models.config(model)
-        repo = self.conversations if save else None
+        repo = self.conversations if save and self.saving_off is None else None
         session = ChatSession.new(
             repo,
             self.models.get(config.name),
@@ -116,7 +154,7 @@ class Workspace:
         conversation, messages = self.conversations.load(conversation_id)
         config = self.model_for(conversation, fallback)
         session = ChatSession(
-            self.conversations,
+            self.conversations if self.saving_off is None else None,
             self.models.get(config.name),
             config,
             conversation,
@@ -134,9 +172,13 @@ class Workspace:
         config = self.models.config(model)
         session.use_model(self.models.get(config.name), config)
 
-    def last_conversation_id(self) -> str | None:
-        summary = self.conversations.last()
-        return summary.id if summary is not None else None
+    def last_conversation(self) -> tuple[str | None, list[Path]]:
+        """The id of the newest conversation that can be read, and the damaged files
+        (moved aside) written after it: newer conversations that were lost."""
+        summary = self.conversations.last(self._damaged)
+        since = summary.updated if summary is not None else 0.0
+        lost = [path for path, written in self.conversations.moved_aside() if written > since]
+        return (summary.id if summary is not None else None), lost
 
     def stop_all(self) -> None:
         """Stop every reply being generated (the app is closing)."""
@@ -152,8 +194,11 @@ class Workspace:
     def list_conversations(self, search: str | None = None) -> list[ConversationSummary]:
         """Newest first; only those whose title or messages contain `search`, if given."""
         if search and search.strip():
-            return self.conversations.search(search.strip())
-        return self.conversations.list_conversations()
+            return self.conversations.search(search.strip(), self._damaged)
+        return self.conversations.list_conversations(self._damaged)
+
+    def _damaged(self, conversation_id: str, error: StoreError) -> None:
+        self.events.emit(ConversationDamaged(conversation_id, str(error)))
 
     def markdown(self, conversation_id: str) -> str:
         """The conversation's visible branch as Markdown."""
@@ -194,7 +239,7 @@ class Workspace:
 
     def _ui_repo(self) -> UiStateRepo:
         if self._ui_state is None:
-            self._ui_state = UiStateRepo(self.folder)
+            self._ui_state = UiStateRepo(self.folder, on_unavailable=self._storage_unavailable)
         return self._ui_state
 
     # -- titles ---------------------------------------------------------------------------

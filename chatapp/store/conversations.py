@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,8 +24,8 @@ from tinydb import TinyDB, where
 from tinydb.table import Document
 
 from chatapp.core.models import Conversation, Message
-from chatapp.store.errors import ConversationNotFound, CorruptFile, StoreError
-from chatapp.store.tinystore import TinyFile, move_file
+from chatapp.store.errors import ConversationNotFound, StorageUnavailable, StoreError
+from chatapp.store.tinystore import Reporter, TinyFile, move_file
 from chatapp.store.users import UserDir
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ RECORD_ID = 1
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Signature = list[int]
+# Told about each conversation file that cannot be read while listing.
+DamageReporter = Callable[[str, StoreError], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +54,28 @@ class ConversationSummary:
 
 
 class ConversationRepo:
-    """One user's conversations; safe to share between threads and processes."""
+    """One user's conversations; safe to share between threads and processes.
 
-    def __init__(self, folder: UserDir, *, lock_timeout: float = 10.0) -> None:
-        self.folder = folder.ensure()
+    A folder that cannot be written (read-only, full) can still be read: writes raise
+    StorageUnavailable, and tell on_unavailable first.
+    """
+
+    def __init__(
+        self,
+        folder: UserDir,
+        *,
+        lock_timeout: float = 10.0,
+        on_unavailable: Reporter | None = None,
+    ) -> None:
+        self.folder = folder
         self.user = folder.user
         self._lock_timeout = lock_timeout
+        self._on_unavailable = on_unavailable
+        try:
+            folder.ensure()
+        except StorageUnavailable as error:
+            if on_unavailable is not None:
+                on_unavailable(error)
         self._files: dict[Path, TinyFile] = {}
         self._files_guard = threading.Lock()
         self._index = self._file(folder.index)
@@ -169,11 +187,13 @@ class ConversationRepo:
         messages = [Message.from_dict(document) for document in documents]
         return Conversation.from_dict(dict(record)), messages
 
-    def list_conversations(self) -> list[ConversationSummary]:
+    def list_conversations(
+        self, on_damaged: DamageReporter | None = None
+    ) -> list[ConversationSummary]:
         """Summaries, most recently updated first.
 
-        A corrupt conversation file is moved aside and reported as CorruptFile after the
-        index is brought up to date, so calling again lists the others.
+        A file that cannot be read is left out and told to on_damaged (default: the log);
+        a corrupt one is moved aside first, so it is told once.
         """
         on_disk = self._scan()
         cached = self._read_index()
@@ -182,7 +202,7 @@ class ConversationRepo:
             for cid, sig in on_disk.items()
             if cached.get(cid, {}).get("sig") != sig or _summary(cached[cid]) is None
         }
-        fresh, corrupt = self._summarise_files(stale)
+        fresh, damaged = self._summarise_files(stale)
         vanished = cached.keys() - on_disk.keys()
         if fresh or vanished:
             self._write_index(fresh, vanished)
@@ -190,22 +210,36 @@ class ConversationRepo:
         listed = (on_disk.keys() - stale.keys()) | fresh.keys()
         summaries = [summary for cid in listed if (summary := _summary(entries[cid])) is not None]
         summaries.sort(key=lambda summary: (summary.updated, summary.id), reverse=True)
-        if corrupt:
-            raise corrupt[0]
+        for cid, error in damaged.items():
+            if on_damaged is not None:
+                on_damaged(cid, error)
+            else:
+                log.warning("%s", error)
         return summaries
 
-    def last(self) -> ConversationSummary | None:
-        summaries = self.list_conversations()
+    def last(self, on_damaged: DamageReporter | None = None) -> ConversationSummary | None:
+        summaries = self.list_conversations(on_damaged)
         return summaries[0] if summaries else None
 
-    def search(self, text: str) -> list[ConversationSummary]:
+    def search(
+        self, text: str, on_damaged: DamageReporter | None = None
+    ) -> list[ConversationSummary]:
         """Conversations whose title or any message contains text, ignoring case; newest first."""
         needle = text.casefold()
         return [
             summary
-            for summary in self.list_conversations()
+            for summary in self.list_conversations(on_damaged)
             if needle in summary.title.casefold() or self._mentions(summary.id, needle)
         ]
+
+    def moved_aside(self) -> list[tuple[Path, float]]:
+        """Damaged conversation files moved aside, with when each was last written,
+        newest first."""
+        found: list[tuple[Path, float]] = []
+        for path in self.folder.conversations.glob("*.json.corrupt-*"):
+            with contextlib.suppress(OSError):
+                found.append((path, path.stat().st_mtime))
+        return sorted(found, key=lambda item: item[1], reverse=True)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -230,13 +264,19 @@ class ConversationRepo:
 
     def _mentions(self, conversation_id: str, needle: str) -> bool:
         file = self._conversation_file(conversation_id)
-        with file.reading() as db:
-            documents = db.table(MESSAGES_TABLE).all()
+        try:
+            with file.reading() as db:
+                documents = db.table(MESSAGES_TABLE).all()
+        except StoreError as error:
+            log.warning("%s", error)  # damaged since it was listed: not a match
+            return False
         return any(needle in str(document.get("content", "")).casefold() for document in documents)
 
     def _scan(self) -> dict[str, Signature]:
         """Conversation ids on disk with their file signature (mtime_ns, size)."""
         found: dict[str, Signature] = {}
+        if not self.folder.conversations.is_dir():
+            return found  # nothing was ever saved (or the folder cannot be made)
         with os.scandir(self.folder.conversations) as entries:
             for entry in entries:
                 cid, dot, suffix = entry.name.rpartition(".")
@@ -249,20 +289,20 @@ class ConversationRepo:
 
     def _summarise_files(
         self, stale: dict[str, Signature]
-    ) -> tuple[dict[str, dict[str, Any]], list[CorruptFile]]:
-        """Index entries for files whose signature changed; corrupt ones are collected."""
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, StoreError]]:
+        """Index entries for files whose signature changed; unreadable ones are collected."""
         fresh: dict[str, dict[str, Any]] = {}
-        corrupt: list[CorruptFile] = []
+        damaged: dict[str, StoreError] = {}
         for cid, sig in stale.items():
             # The signature was taken before reading, so a file changed in between only
             # looks stale again next time; it can never look fresh with old content.
             try:
                 fresh[cid] = {"sig": sig, **self._summarise(cid)}
-            except CorruptFile as error:
-                corrupt.append(error)
             except ConversationNotFound:
                 continue
-        return fresh, corrupt
+            except StoreError as error:
+                damaged[cid] = error
+        return fresh, damaged
 
     def _summarise(self, conversation_id: str) -> dict[str, Any]:
         file = self._conversation_file(conversation_id)
@@ -284,7 +324,7 @@ class ConversationRepo:
         try:
             with self._index.reading() as db:
                 documents = db.table(INDEX_TABLE).all()
-        except CorruptFile as error:
+        except StoreError as error:
             # The index only caches what the conversation files say: rebuild it.
             log.warning("%s; rebuilding the conversation index", error)
             return {}
@@ -300,7 +340,8 @@ class ConversationRepo:
                 table = db.table(INDEX_TABLE)
                 table.remove(where("id").one_of([*fresh, *vanished]))
                 table.insert_multiple(fresh.values())
-        except CorruptFile as error:
+        except StoreError as error:
+            # Only a cache: a read-only or full folder lists without it.
             log.warning("%s; the conversation index will be rebuilt", error)
 
     def _drop_from_index(self, conversation_ids: set[str]) -> None:
@@ -316,7 +357,9 @@ class ConversationRepo:
         with self._files_guard:
             file = self._files.get(path)
             if file is None:
-                file = self._files[path] = TinyFile(path, lock_timeout=self._lock_timeout)
+                file = self._files[path] = TinyFile(
+                    path, lock_timeout=self._lock_timeout, on_unavailable=self._on_unavailable
+                )
             return file
 
 

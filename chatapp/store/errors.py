@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from chatapp.core.errors import StoreError
 
-__all__ = ["ConversationNotFound", "CorruptFile", "StoreBusy", "StoreError"]
+__all__ = [
+    "ConversationNotFound",
+    "CorruptFile",
+    "StorageUnavailable",
+    "StoreBusy",
+    "StoreError",
+    "storage_reason",
+]
+
+_REASONS = {
+    errno.EROFS: "data folder is read-only",
+    errno.EACCES: "no permission to write in the data folder",
+    errno.EPERM: "no permission to write in the data folder",
+    errno.ENOSPC: "disk is full",
+    errno.EDQUOT: "disk quota is used up",
+}
+
+
+def storage_reason(error: OSError) -> str:
+    """Why a write failed, in words for a banner: 'data folder is read-only'."""
+    if error.errno in _REASONS:
+        return _REASONS[error.errno]
+    return (error.strerror or str(error)).lower()
 
 
 class ConversationNotFound(StoreError):
@@ -23,6 +46,17 @@ class CorruptFile(StoreError):
         super().__init__(f"{path} is corrupt and cannot be read; {where}")
         self.path = path
         self.moved_to = moved_to
+
+
+class StorageUnavailable(StoreError):
+    """The data folder cannot be written (read-only, no permission, full disk, I/O error).
+    `reason` says why in a few words; reading may still work."""
+
+    def __init__(self, action: str, path: Path, error: OSError) -> None:
+        super().__init__(f"cannot {action} {path}: {error.strerror or error}")
+        self.path = path
+        self.errno = error.errno
+        self.reason = storage_reason(error)
 
 
 class StoreBusy(StoreError):

@@ -14,7 +14,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from chatapp.store.errors import CorruptFile, StoreBusy, StoreError
+from chatapp.store.errors import CorruptFile, StorageUnavailable, StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -94,32 +94,41 @@ class OrjsonStorage(Storage):
 
     def _quarantine(self, raw: bytes) -> Tables:
         """Move an unparseable file aside and raise CorruptFile; never empty it."""
-        # Under the writers' lock, so we cannot move away a good file a writer just put there.
-        with hold(self._lock, self.path):
-            current = _read_bytes(self.path)
-            if current is None:
-                raise CorruptFile(self.path, None)
-            if current != raw:
-                with contextlib.suppress(ValueError):
-                    return _parse(current)
-            target = _corrupt_name(self.path)
-            try:
-                os.rename(self.path, target)
-                fsync_dir(self.path.parent)
-            except OSError as error:
-                raise StoreError(
-                    f"{self.path} is corrupt and could not be moved aside: "
-                    f"{error.strerror or error}"
-                ) from error
+        try:
+            # Under the writers' lock, so we cannot move away a good file a writer just put there.
+            with hold(self._lock, self.path):
+                current = _read_bytes(self.path)
+                if current is None:
+                    raise CorruptFile(self.path, None)
+                if current != raw:
+                    with contextlib.suppress(ValueError):
+                        return _parse(current)
+                target = _corrupt_name(self.path)
+                move_file(self.path, target)
+        except StorageUnavailable as error:
+            raise StoreError(
+                f"{self.path} is corrupt and cannot be read; it could not be moved aside "
+                f"({error.reason})"
+            ) from error
         log.warning("moved corrupt file %s to %s", self.path, target)
         raise CorruptFile(self.path, target)
 
 
-class TinyFile:
-    """One TinyDB file: consistent lock-free reads, locked read-modify-write transactions."""
+Reporter = Callable[[StorageUnavailable], None]
 
-    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
+
+class TinyFile:
+    """One TinyDB file: consistent lock-free reads, locked read-modify-write transactions.
+
+    A write that fails because the folder is read-only or full is told to `on_unavailable`
+    (the Workspace turns saving off) before the StorageUnavailable is raised.
+    """
+
+    def __init__(
+        self, path: Path, *, lock_timeout: float = 10.0, on_unavailable: Reporter | None = None
+    ) -> None:
         self.path = path
+        self._on_unavailable = on_unavailable
         self._lock = FileLock(f"{path}{LOCK_SUFFIX}", timeout=lock_timeout, mode=FILE_MODE)
         # The TinyDB object and its snapshot are shared by this process's threads: one at a time.
         self._guard = threading.RLock()
@@ -142,7 +151,7 @@ class TinyFile:
     @contextlib.contextmanager
     def writing(self) -> Iterator[TinyDB]:
         """Lock, re-read, let the caller change tables, then write once (or not at all on error)."""
-        with self._guard, hold(self._lock, self.path):
+        with self._reporting(), self._guard, hold(self._lock, self.path):
             self._start(writable=True)
             try:
                 yield self._db
@@ -153,8 +162,17 @@ class TinyFile:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the writers' lock without a transaction, e.g. to move the file."""
-        with self._guard, hold(self._lock, self.path):
+        with self._reporting(), self._guard, hold(self._lock, self.path):
             yield
+
+    @contextlib.contextmanager
+    def _reporting(self) -> Iterator[None]:
+        try:
+            yield
+        except StorageUnavailable as error:
+            if self._on_unavailable is not None:
+                self._on_unavailable(error)
+            raise
 
     def _start(self, *, writable: bool) -> None:
         # Another process may have rewritten the file since our last look: drop TinyDB's
@@ -173,6 +191,9 @@ def hold(lock: FileLock, path: Path) -> Iterator[None]:
         lock.acquire(poll_interval=LOCK_POLL_INTERVAL)
     except Timeout:
         raise StoreBusy(path, lock.timeout) from None
+    except OSError as error:
+        # The lock file cannot be made: a read-only or full folder.
+        raise StorageUnavailable("lock", path, error) from error
     try:
         yield
     finally:
@@ -201,7 +222,7 @@ def write_atomically(path: Path, payload: bytes) -> None:
             raise
         fsync_dir(path.parent)
     except OSError as error:
-        raise StoreError(f"cannot write {path}: {error.strerror or error}") from error
+        raise StorageUnavailable("write", path, error) from error
 
 
 def move_file(source: Path, target: Path) -> None:
@@ -212,7 +233,7 @@ def move_file(source: Path, target: Path) -> None:
         if source.parent != target.parent:
             fsync_dir(source.parent)
     except OSError as error:
-        raise StoreError(f"cannot move {source} to {target}: {error.strerror or error}") from error
+        raise StorageUnavailable(f"move {source} to", target, error) from error
 
 
 def fsync_dir(directory: Path) -> None:
@@ -228,16 +249,17 @@ def make_private_dir(path: Path) -> None:
     try:
         path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreError(f"cannot create {path}: {error.strerror or error}") from error
+        raise StorageUnavailable("create", path, error) from error
 
 
 def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> None:
     """Delete temp files left by writers killed mid-write; live ones are seconds old."""
     cutoff = time.time() - older_than
-    with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+    # Best effort: a read-only folder keeps its leftovers until it is writable again.
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
         for entry in entries:
             if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     if entry.stat().st_mtime < cutoff:
                         os.unlink(entry.path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatapp.store.tinystore import TinyFile
+from chatapp.store.tinystore import Reporter, TinyFile
 from chatapp.store.users import UserDir
 
 STATE_TABLE = "state"
@@ -14,8 +14,10 @@ STATE_ID = 1
 class UiStateRepo:
     """Key/value pairs in the user's ui.json (one TinyDB document)."""
 
-    def __init__(self, folder: UserDir) -> None:
-        self._file = TinyFile(folder.ensure().ui_state)
+    def __init__(self, folder: UserDir, *, on_unavailable: Reporter | None = None) -> None:
+        self._folder = folder
+        self._folder_made = False
+        self._file = TinyFile(folder.ui_state, on_unavailable=on_unavailable)
 
     def load(self) -> dict[str, Any]:
         if not self._file.exists():
@@ -25,6 +27,9 @@ class UiStateRepo:
         return dict(document) if isinstance(document, dict) else {}
 
     def save(self, values: dict[str, Any]) -> None:
+        if not self._folder_made:
+            self._folder.ensure()
+            self._folder_made = True
         with self._file.writing() as db:
             table = db.table(STATE_TABLE)
             if table.contains(doc_id=STATE_ID):

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from chatapp.store.errors import StoreError
-from chatapp.store.tinystore import make_private_dir, sweep_temp_files
+from chatapp.store.tinystore import make_private_dir, sweep_temp_files, write_atomically
 
 _USER_NAME = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
 
@@ -55,6 +55,13 @@ class UserDir:
         sweep_temp_files(self.root)
         sweep_temp_files(self.conversations)
         return self
+
+    def check_writable(self) -> None:
+        """Write and remove a small file the way the stores write theirs; raises
+        StorageUnavailable when the folder is read-only or the disk is full."""
+        probe = self.root / ".write-check"
+        write_atomically(probe, b"chatapp can write here\n")
+        probe.unlink(missing_ok=True)
 
     def conversation_file(self, conversation_id: str) -> Path:
         return self.conversations / f"{conversation_id}.json"

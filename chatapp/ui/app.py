@@ -53,7 +53,11 @@ class ChatApp(App[None]):
         self._unsubscribe = workspace.events.subscribe(self._relay)
 
     def on_mount(self) -> None:
-        self.remembered.values = self.workspace.load_ui_state()
+        try:
+            self.remembered.values = self.workspace.load_ui_state()
+        except ChatappError as error:
+            # A damaged ui.json was moved aside (or cannot be read): start from defaults.
+            self.notify(str(error), severity="warning", timeout=10, markup=False)
         theme = self.remembered.get("theme")
         if theme in self.available_themes:
             self.theme = theme

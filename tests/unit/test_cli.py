@@ -10,25 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from chatapp.core.models import FinishReason, Role
 from chatapp.store.conversations import ConversationRepo
 from chatapp.store.users import UserDir
 from tests.fixtures.servers import KEY_ENV, SECRET_KEY
 
 CHATAPP = [sys.executable, "-m", "chatapp"]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values.update(
-        CHATAPP_DATA_DIR=str(tmp_path / "data"),
-        CHATAPP_CONFIG=str(tmp_path / "config.toml"),
-        CHATAPP_USER="tester",
-    )
-    return values
 
 
 def run(

@@ -53,7 +53,7 @@ async def ask(repo: ConversationRepo, config) -> tuple[ChatSession, BackendError
         ("server-error", "server error 500"),
         ("stall", "timed out"),
         ("malformed", "malformed response"),
-        ("context-llamacpp", "too long: 9412 tokens for a context window of 8192"),
+        ("context-llamacpp", "too long: 9,412 tokens, more than the context window of 8,192"),
     ],
 )
 async def test_a_failure_before_any_text_keeps_the_question(repo, fault_server, fault, words):

@@ -19,9 +19,16 @@ from textual.widgets import Footer, Static
 
 from chatapp.config import ModelConfig
 from chatapp.core.errors import ChatappError
-from chatapp.core.events import ConversationDeleted, ConversationRenamed, ConversationRestored
+from chatapp.core.events import (
+    ConversationDamaged,
+    ConversationDeleted,
+    ConversationRenamed,
+    ConversationRestored,
+    SavingStopped,
+)
 from chatapp.core.models import Message, Role
 from chatapp.core.session import ChatSession
+from chatapp.core.text import is_blank
 from chatapp.core.workspace import Workspace
 from chatapp.ui.composer import Composer
 from chatapp.ui.messages import CoreEvent
@@ -44,6 +51,16 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
     BINDINGS = [
         Binding("ctrl+n", "new_chat", "New chat", tooltip="Start a new conversation"),
         Binding("escape", "stop", "Stop", show=False, tooltip="Stop the reply; its text is kept"),
+        # Only while a reply streams (check_action): otherwise ctrl+c does what it does
+        # everywhere in Textual (copy in the message box, the quit hint elsewhere).
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Stop",
+            show=False,
+            priority=True,
+            tooltip="While a reply streams: stop it, as Esc does",
+        ),
         Binding(
             "ctrl+r",
             "regenerate",
@@ -94,6 +111,7 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             yield ConversationList(id="sidebar")
             with Vertical(id="main"):
                 yield ThreadView(self.welcome(), id="thread")
+                yield Static("", id="saving", markup=False)
                 yield Static("", id="banner")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
@@ -110,12 +128,32 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.prompt.move_cursor(self.prompt.document.end)
         # After the first paint: the screen shows at once, the model loads behind it.
         self.call_after_refresh(self.prepare_model)
+        self.call_after_refresh(self.check_storage)
 
     @on(CoreEvent)
     def core_event(self, message: CoreEvent) -> None:
+        event = message.event
         changes_the_list = ConversationRenamed | ConversationDeleted | ConversationRestored
-        if isinstance(message.event, changes_the_list):
+        if isinstance(event, changes_the_list):
             self.refresh_sidebar()
+        elif isinstance(event, SavingStopped):
+            self.show_saving_off(event.reason)
+        elif isinstance(event, ConversationDamaged):
+            self.notify(event.message, severity="warning", timeout=10, markup=False)
+
+    # -- saving, or not -------------------------------------------------------------------
+
+    @work(thread=True, group="storage")
+    def check_storage(self) -> None:
+        """Find out at start whether anything can be saved (SavingStopped says if not)."""
+        self.workspace.check_storage()
+
+    def show_saving_off(self, reason: str) -> None:
+        """A banner that stays: replies still come, nothing more is written this run."""
+        self.query_one("#saving", Static).update(
+            f"not saving: {reason} · replies still come; nothing is written until restart"
+        )
+        self.add_class("-not-saving")
 
     # -- the thread -----------------------------------------------------------------------
 
@@ -181,7 +219,7 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
 
     @on(PromptInput.Submitted)
     def submitted(self, event: PromptInput.Submitted) -> None:
-        if self.composer.pending is not None:
+        if self.composer.pending is not None or is_blank(event.text):
             return
         if self.session is not None and self.session.generating:
             self.notify("Still answering: press Esc to stop, then send", severity="warning")
@@ -256,6 +294,14 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         elif self.session is not None and self.session.generating:
             self.session.stop()
             self.status.state = "stopped"
+
+    def action_interrupt(self) -> None:
+        self.action_stop()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "interrupt":
+            return self.session is not None and self.session.generating
+        return super().check_action(action, parameters)
 
     def action_new_chat(self) -> None:
         turn = self.session.turn if self.session is not None else None

@@ -252,10 +252,13 @@ def test_a_corrupt_file_met_while_listing_is_reported_once_then_skipped(
     broken = chat.start("broken")
     (user_dir / "conversations" / f"{broken.id}.json").write_bytes(b"")
 
-    with pytest.raises(CorruptFile, match=broken.id):
-        chat.repo.list_conversations()
+    told: list[tuple[str, StoreError]] = []
+    assert [s.id for s in chat.repo.list_conversations(lambda *a: told.append(a))] == [fine.id]
+    ((damaged_id, error),) = told
+    assert damaged_id == broken.id and isinstance(error, CorruptFile)
 
-    assert [s.id for s in chat.repo.list_conversations()] == [fine.id]
+    assert [s.id for s in chat.repo.list_conversations(lambda *a: told.append(a))] == [fine.id]
+    assert len(told) == 1
 
 
 def test_a_corrupt_index_is_moved_aside_and_rebuilt(chat: Chat, user_dir: Path) -> None:

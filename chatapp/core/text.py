@@ -1,0 +1,21 @@
+"""Small facts about text that every face needs the same answer to."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Characters that draw nothing but are not whitespace to str.isspace(): fillers that
+# render blank (Hangul fillers, the braille blank) and the invisible format characters
+# (zero-width space and joiners, word joiner, BOM, soft hyphen...) of category Cf.
+_BLANK_FILLERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def is_blank(text: str) -> bool:
+    """True when text shows nothing: only whitespace, controls or invisible characters
+    (a message of zero-width spaces is empty, not a question)."""
+    return all(
+        char.isspace()
+        or char in _BLANK_FILLERS
+        or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me")
+        for char in text
+    )

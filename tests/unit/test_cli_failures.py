@@ -1,0 +1,282 @@
+"""The `chatapp` command when things fail, run as a user runs it (real processes, real
+files, real servers on loopback): every failure is one line on stderr, never a traceback,
+and nothing stored or typed is lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from chatapp.config import ModelConfig
+from tests.fixtures.disks import fill, full_disk, read_only
+from tests.fixtures.servers import KEY_ENV, SECRET_KEY
+from tests.unit.test_cli import repo, run
+
+ESCAPES = "\x1b[2J\x1b[H\x1b]0;pwned\x07\x9b31m"
+NASTY_REPLY = f"Hello {ESCAPES}world \x1b[?1049h done"
+
+
+def configure(env: dict[str, str], *models: ModelConfig, default: str | None = None) -> None:
+    """Write a config file with these models (the first is the default)."""
+    lines = [f'default_model = "{default or models[0].name}"']
+    for model in models:
+        lines.append(f"[models.{model.name}]")
+        for key in ("backend", "base_url", "model", "path", "n_ctx", "timeout", "api_key_env"):
+            value = getattr(model, key)
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(str(value) if key == 'path' else value)}")
+    Path(env["CHATAPP_CONFIG"]).write_text("\n".join(lines) + "\n")
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one stderr line of a failed command (and no traceback anywhere)."""
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("chatapp: ")
+    return lines[0]
+
+
+def data_files(env: dict[str, str]) -> dict[str, bytes]:
+    root = Path(env["CHATAPP_DATA_DIR"])
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+# -- a read-only data folder ---------------------------------------------------------------
+
+
+def test_every_command_on_a_read_only_data_folder_is_clean(env, scripted_server) -> None:
+    configure(env, scripted_server.config())
+    assert run(env, "ask", "Stored before").returncode == 0
+    (summary,) = repo(env).list_conversations()
+    before = data_files(env)
+    data = Path(env["CHATAPP_DATA_DIR"])
+    commands = {
+        ("history",): 0,
+        ("history", "--search", "stored"): 0,
+        ("show", summary.id): 0,
+        ("ask", "Still answering?"): 0,
+        ("ask", "--continue", "And now?"): 0,
+        ("ask", "--json", "In JSON?"): 0,
+        ("regenerate",): 0,
+        ("models",): 0,
+        ("config", "show"): 0,
+        ("config", "path"): 0,
+        ("rm", summary.id): 1,
+        ("show", "nope"): 1,
+    }
+    with read_only(data):
+        results = {args: run(env, *args) for args in commands}
+    for args, result in results.items():
+        assert "Traceback" not in result.stdout + result.stderr, args
+        assert result.returncode == commands[args], (args, result.stderr)
+    assert "Stored before" in results[("history",)].stdout
+    assert results[("history",)].stderr == ""  # reading says nothing about saving
+    assert results[("ask", "Still answering?")].stdout == "You said: Still answering?\n"
+    assert results[("ask", "Still answering?")].stderr == (
+        "chatapp: not saving: data folder is read-only\n"
+    )
+    assert json.loads(results[("ask", "--json", "In JSON?")].stdout)["text"] == (
+        "You said: In JSON?"
+    )
+    assert one_line(results[("rm", summary.id)]).endswith("Read-only file system")
+    assert data_files(env) == before
+
+
+# -- damaged files -------------------------------------------------------------------------
+
+
+def test_a_damaged_conversation_is_named_once_and_continue_says_what_it_continues(
+    env, scripted_server
+) -> None:
+    configure(env, scripted_server.config())
+    assert run(env, "ask", "First conversation").returncode == 0
+    assert run(env, "ask", "Second conversation").returncode == 0
+    newest = repo(env).list_conversations()[0]
+    path = Path(env["CHATAPP_DATA_DIR"]) / "users/tester/conversations" / f"{newest.id}.json"
+    path.write_bytes(path.read_bytes()[:40])
+
+    first = run(env, "history")
+    assert first.returncode == 0
+    assert "First conversation" in first.stdout and "Second" not in first.stdout
+    assert newest.id in one_line(first) and "moved aside" in first.stderr
+    again = run(env, "history")
+    assert again.stderr == "" and "First conversation" in again.stdout
+
+    # Listing moved it aside already; continuing still says the last one is lost.
+    going_on = run(env, "ask", "--continue", "Go on")
+    assert going_on.returncode == 0 and going_on.stdout == "You said: Go on\n"
+    line = one_line(going_on)
+    assert "the last conversation is damaged" in line and newest.id in line
+    assert "continuing 'First conversation'" in line
+    # Now the conversation just continued is the last one: nothing more to say.
+    quiet = run(env, "ask", "--continue", "And on")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    _, messages = repo(env).load(repo(env).list_conversations()[0].id)
+    assert [m.content for m in messages if m.role == "user"] == [
+        "First conversation",
+        "Go on",
+        "And on",
+    ]
+
+
+def test_a_damaged_index_is_rebuilt(env, scripted_server) -> None:
+    configure(env, scripted_server.config())
+    assert run(env, "ask", "Listed again").returncode == 0
+    assert run(env, "history").returncode == 0
+    index = Path(env["CHATAPP_DATA_DIR"]) / "users/tester/index.json"
+    index.write_text("{not json")
+    result = run(env, "history")
+    assert result.returncode == 0 and "Listed again" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+# -- a full disk ---------------------------------------------------------------------------
+
+
+def test_ask_on_a_full_disk_answers_without_saving(env, scripted_server) -> None:
+    configure(env, scripted_server.config())
+    data = Path(env["CHATAPP_DATA_DIR"])
+    with full_disk(data):
+        assert run(env, "ask", "Kept before").returncode == 0
+        before = data_files(env)
+        fill(data)
+        result = run(env, "ask", "On a full disk?")
+        assert result.returncode == 0
+        assert result.stdout == "You said: On a full disk?\n"
+        assert one_line(result) == "chatapp: not saving: disk is full"
+        assert {k: v for k, v in data_files(env).items() if k != ".ballast"} == before
+
+
+# -- model output on the terminal -----------------------------------------------------------
+
+
+def test_ask_and_show_remove_terminal_escapes_unless_raw(env, scripted_server) -> None:
+    model = scripted_server.config({"Be nasty": [NASTY_REPLY]})
+    configure(env, model)
+    cleaned = run(env, "ask", "Be nasty")
+    assert cleaned.returncode == 0
+    assert cleaned.stdout == "Hello world  done\n"
+    raw = run(env, "ask", "--raw", "Be nasty")
+    assert raw.stdout == NASTY_REPLY + "\n"
+    as_json = run(env, "ask", "--json", "Be nasty")
+    assert "\x1b" not in as_json.stdout and json.loads(as_json.stdout)["text"] == NASTY_REPLY
+
+    conversation_id = json.loads(as_json.stdout)["conversation_id"]
+    shown = run(env, "show", conversation_id)
+    assert "\x1b" not in shown.stdout and "\x9b" not in shown.stdout
+    assert "Hello world  done" in shown.stdout
+    assert ESCAPES in run(env, "show", "--raw", conversation_id).stdout
+
+
+# -- --json when the reply fails -------------------------------------------------------------
+
+
+def test_json_when_the_stream_drops_is_one_object_with_the_error(env, fault_server) -> None:
+    configure(env, fault_server.config("drop"))
+    env[KEY_ENV] = SECRET_KEY
+    result = run(env, "ask", "--json", "Will it drop?")
+    assert result.returncode == 1
+    answer = json.loads(result.stdout)
+    assert answer["error"]["type"] == "StreamDropped"
+    assert answer["error"]["message"] in one_line(result)
+    assert answer["text"]  # what arrived before the drop
+    assert answer["conversation_id"] and answer["message_id"]
+    _, messages = repo(env).load(answer["conversation_id"])
+    assert [m.content for m in messages][0] == "Will it drop?"
+
+
+# -- the prompt is longer than the window ----------------------------------------------------
+
+
+def small_window(n_ctx: int = 512) -> ModelConfig:
+    from chatapp.config import embedded_model
+
+    return embedded_model().model_copy(update={"n_ctx": n_ctx})
+
+
+def test_a_prompt_over_the_window_is_one_line_with_the_numbers(env) -> None:
+    configure(env, small_window())
+    text = "word " * 2000
+    result = run(env, "ask", "--max-tokens", "64", "Summarise:", stdin=text)
+    assert result.returncode == 1
+    line = one_line(result)
+    assert "the prompt is too long" in line and "512" in line and "448 fit" in line
+    assert "--max-tokens" in line and "--truncate" in line
+    assert repo(env).list_conversations() == []
+
+
+def test_truncate_keeps_head_and_tail_and_says_how_much_was_cut(env) -> None:
+    configure(env, small_window())
+    text = "START " + "filler words here " * 600 + " END"
+    result = run(env, "ask", "--truncate", "--max-tokens", "8", "Summarise:", stdin=text)
+    assert result.returncode == 0, result.stderr
+    line = one_line(result)
+    assert line.startswith("chatapp: --truncate cut ") and f"of {len(text):,} characters" in line
+    (summary,) = repo(env).list_conversations()
+    _, messages = repo(env).load(summary.id)
+    question = messages[0].content
+    assert question.startswith("Summarise:\n\nSTART ") and question.endswith(" END")
+    assert "characters cut by chatapp --truncate" in question
+
+
+def test_truncate_without_piped_input_is_a_usage_error(env) -> None:
+    result = run(env, "ask", "--truncate", "hello")
+    assert result.returncode == 2 and "nothing was piped" in one_line(result)
+
+
+# -- model files ------------------------------------------------------------------------------
+
+
+def test_ask_with_a_text_file_named_gguf_is_one_line_and_stores_nothing(env, tmp_path) -> None:
+    fake = tmp_path / "model.gguf"
+    fake.write_text("hello, I am not a model\n")
+    configure(env, small_window().model_copy(update={"name": "fake", "path": fake}))
+    result = run(env, "ask", "Are you there?")
+    assert result.returncode == 1
+    assert "not a GGUF file" in one_line(result)
+    assert repo(env).list_conversations() == []
+    missing = small_window().model_copy(update={"name": "gone", "path": tmp_path / "no.gguf"})
+    configure(env, missing)
+    assert "no.gguf" in one_line(run(env, "ask", "Hello?"))
+
+
+# -- empty input and internal errors ----------------------------------------------------------
+
+
+def test_input_of_only_invisible_characters_is_empty(env) -> None:
+    result = run(env, "ask", "\u200b\u200b \u2060")
+    assert result.returncode == 2 and "nothing to ask" in one_line(result)
+    assert repo(env).list_conversations() == []
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_goes_to_a_private_file(env) -> None:
+    program = (
+        "import sys, chatapp.cli as cli\n"
+        "@cli.app.command()\n"
+        "def boom() -> None:\n"
+        "    raise RuntimeError('the wires are crossed')\n"
+        "sys.argv = ['chatapp', *sys.argv[1:]]\n"
+        "cli.main()\n"
+    )
+
+    def boom(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", program, *flags, "boom"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    result = boom()
+    assert result.returncode == 1
+    line = one_line(result)
+    assert "internal error: RuntimeError: the wires are crossed" in line
+    assert "run with --debug for the traceback" in line
+    log = Path(line.rsplit("written to ", 1)[1].rstrip(")"))
+    assert log.parent == Path(env["CHATAPP_DATA_DIR"]) / "logs"
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert "Traceback" in log.read_text() and "the wires are crossed" in log.read_text()
+
+    debug = boom("--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
