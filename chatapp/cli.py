@@ -38,8 +38,7 @@ class Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChatappError as error:
-            code = EXIT_USAGE if isinstance(error, ConfigError) else EXIT_ERROR
-            raise fail(str(error), code) from None
+            raise fail(str(error), exit_code(error)) from None
         except (TyperException, Exit, Abort):
             raise  # usage errors and exits: typer's own one line
         except Exception as error:
@@ -50,6 +49,11 @@ class Commands(TyperGroup):
                 f"internal error: {type(error).__name__}: {first_line(error)} "
                 f"(run with --debug for the traceback; {where})"
             ) from None
+
+
+def exit_code(error: ChatappError) -> int:
+    """2 for what the user set up wrong (config, options), 1 for everything else."""
+    return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_ERROR
 
 
 def first_line(error: BaseException) -> str:
@@ -386,7 +390,7 @@ async def _stream_turn(
         elif turn is not None and turn.text:
             sys.stdout.write((screen.flush() if screen else "") + "\n")
         sys.stdout.flush()
-        raise fail(str(error)) from None
+        raise fail(str(error), exit_code(error)) from None
     finally:
         # A new conversation's title is made here, after the answer is out.
         await workspace.aclose()

@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import Event
@@ -70,6 +71,15 @@ class ChatApp(App[None]):
         self.call_after_refresh(self.collector.install)
         self.call_after_refresh(self.purge_trash)
         self.set_interval(1.0, self.collector.tick)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """The one place the TUI catches a ChatappError nobody else did: a worker's (a
+        save in the background, say) becomes a toast and the app goes on. Anything else
+        is a bug, and Textual shows it and exits, as it should."""
+        if isinstance(error, WorkerFailed) and isinstance(error.error, ChatappError):
+            self.notify(str(error.error), severity="error", timeout=10, markup=False)
+            return
+        super()._handle_exception(error)
 
     def _relay(self, event: Event) -> None:
         """Core events reach every screen as a message (emit may run in any thread)."""

@@ -126,3 +126,24 @@ async def test_a_message_of_invisible_characters_is_not_sent(
         await chat.pilot.pause(0.3)
         assert chat.screen.session is None
         assert not chat.views()
+
+
+async def test_a_background_save_that_fails_is_a_toast_not_a_crash(
+    open_chat, make_settings, scripted_server, store_conversation, data_dir
+):
+    first, second = scripted_server.config(), scripted_server.config(name="other")
+    with full_disk(data_dir):
+        kept = store_conversation("Kept", ["question", "answer"], model=first.name)
+        async with open_chat(make_settings(first, second)) as chat:
+            await chat.wait_until(lambda: chat.sidebar_id("Kept"), "the history")
+            chat.screen.open_conversation(kept.id)
+            await chat.wait_until(lambda: chat.thread(), "the conversation")
+            fill(data_dir)
+            await chat.press("ctrl+o")
+            await chat.wait_for_text("Answer with which model?")
+            await chat.press("down", "enter")  # switching model saves in the background
+            await chat.wait_for_text("No space left on device")
+            await chat.wait_until(lambda: saving_banner(chat), "the banner")
+            assert chat.app.is_running
+            assert chat.status.startswith("other")
+            make_room(data_dir)

@@ -36,6 +36,22 @@ def test_named_models_and_default(tmp_path: Path) -> None:
     assert "sk-secret-123" not in repr(settings)
 
 
+def test_an_unset_api_key_env_still_opens_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remote model whose key is missing says so when it is used, not at start-up."""
+    monkeypatch.delenv("CHATAPP_TEST_UNSET_KEY", raising=False)
+    path = write(
+        tmp_path,
+        '[models.gpt]\nbackend = "openai"\nbase_url = "https://api.openai.com/v1"\n'
+        'api_key_env = "CHATAPP_TEST_UNSET_KEY"\n',
+    )
+    settings = load_settings(path)
+    model = settings.model("gpt")
+    assert model.api_key_env == "CHATAPP_TEST_UNSET_KEY" and model.api_key is None
+    assert settings.default_model == "smollm2"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
-from chatapp.core.errors import BackendError
+from chatapp.core.errors import BackendError, ConfigError
 
 __all__ = ["BackendError"]
 
@@ -165,15 +166,89 @@ class MalformedResponse(BackendError):
 
 
 class ContextOverflow(BackendError):
-    def __init__(self, prompt_tokens: int, n_ctx: int) -> None:
+    """The prompt does not fit the model's context window. max_tokens is what was kept
+    for the reply (0 when unknown, e.g. a server's own count); advice, what the user can
+    do about it in the face that shows it."""
+
+    def __init__(
+        self, prompt_tokens: int, n_ctx: int, max_tokens: int = 0, advice: str = ""
+    ) -> None:
         self.prompt_tokens = prompt_tokens
         self.n_ctx = n_ctx
-        super().__init__(
-            f"the prompt is too long: {prompt_tokens} tokens for a context window of {n_ctx}"
-        )
+        self.max_tokens = max_tokens
+        if max_tokens:
+            detail = (
+                f"only {self.budget:,} fit: the context window is {n_ctx:,} tokens and "
+                f"{max_tokens:,} are kept for the reply"
+            )
+        else:
+            detail = f"more than the context window of {n_ctx:,}"
+        message = f"the prompt is too long: {prompt_tokens:,} tokens, {detail}"
+        super().__init__(f"{message}; {advice}" if advice else message)
+
+    @property
+    def budget(self) -> int:
+        """Tokens the prompt may use."""
+        return self.n_ctx - self.max_tokens
 
 
 class ModelLoadFailed(BackendError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         super().__init__(f"cannot load model {path}: {reason}")
+
+
+class ModelFileError(BackendError):
+    """A local model's file fails the checks made before llama.cpp loads it. str() names
+    the model and the file; status is the short form `chatapp models` and the model
+    picker show beside the model's name."""
+
+    def __init__(self, model: str, path: Path, problem: str, status: str) -> None:
+        self.model = model
+        self.path = path
+        self.status = status
+        super().__init__(f"model {model}: {problem}")
+
+
+class ModelFileMissing(ModelFileError):
+    def __init__(self, model: str, path: Path) -> None:
+        super().__init__(model, path, f"no file at {path}", f"missing: no file at {path}")
+
+
+class ModelFileUnreadable(ModelFileError):
+    def __init__(self, model: str, path: Path, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            model, path, f"cannot read {path}: {reason}", f"unreadable: {path}: {reason}"
+        )
+
+
+class NotAGGUFFile(ModelFileError):
+    """The file does not start with the GGUF magic bytes; head is what it starts with."""
+
+    def __init__(self, model: str, path: Path, head: bytes) -> None:
+        self.head = head
+        starts = f"it starts with {_shown(head)}, not 'GGUF'" if head else "it is empty"
+        super().__init__(
+            model, path, f"{path} is not a GGUF file ({starts})", f"not a GGUF file: {path}"
+        )
+
+
+def _shown(head: bytes) -> str:
+    """A file's first bytes, quoted, as one printable line."""
+    text = "".join(chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}" for byte in head)
+    return f"'{text}'"
+
+
+class APIKeyNotSet(ConfigError, BackendError):
+    """A model's api_key_env names a variable that is not set (or is empty).
+
+    Found before any request, which the server would only reject. A ConfigError by its
+    cause; a BackendError as well, so a reply it stops fails like any other backend
+    failure (the question kept, the error shown) and a title request falls back.
+    """
+
+    def __init__(self, key_env: str, model: str) -> None:
+        self.key_env = key_env
+        self.model = model
+        super().__init__(f"{key_env} is not set (api_key_env of model {model})")

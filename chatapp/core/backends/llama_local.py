@@ -69,10 +69,11 @@ class LlamaBackend:
     @property
     def llama(self) -> Llama:
         """The llama_cpp.Llama serving every call (loads it if needed)."""
-        return self._file.ensure_loaded().llama
+        return self._file.ensure_loaded(self.name).llama
 
     async def prepare(self) -> None:
-        """Load the model without blocking the event loop; raises ModelLoadFailed."""
+        """Load the model without blocking the event loop; raises ModelFileError for a bad
+        file, ModelLoadFailed when llama.cpp cannot load it."""
         if self.ready:
             return
         # On the llama thread, where every llama.cpp call of this file runs; through
@@ -81,11 +82,11 @@ class LlamaBackend:
 
     def load(self) -> None:
         """Load the model now; blocking (~0.2 s for the bundled one), so call it in a thread."""
-        self._file.model()
+        self._file.model(self.name)
 
     def count_tokens(self, messages: list[ChatMessage]) -> int:
         """Prompt size in tokens as the model will see it: chat template, then tokenizer."""
-        return self._file.model().count_prompt_tokens(messages)
+        return self._file.model(self.name).count_prompt_tokens(messages)
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
@@ -141,7 +142,7 @@ class LlamaBackend:
                 if channel.cancelled.is_set():
                     # Stopped while waiting for the previous reply to wind down.
                     return
-                loaded = self._file.ensure_loaded()
+                loaded = self._file.ensure_loaded(self.name)
                 prompt_tokens = loaded.count_prompt_tokens(messages)
                 if prompt_tokens + 1 > self.n_ctx:
                     raise ContextOverflow(prompt_tokens, self.n_ctx)

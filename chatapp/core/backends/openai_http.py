@@ -93,13 +93,13 @@ class OpenAIReply:
         return [text for text in map(self._read_choice, _choices(payload)) if text]
 
     def final_chunk(self, progress: ReplyProgress) -> Chunk:
-        if self.finish_reason is None:
-            # [DONE] alone is not enough: llama_cpp.server sends it early when another
-            # request interrupts this one, and the reply is then cut short.
-            why = "the server ended the reply early" if self.done else "the stream ended early"
-            raise StreamDropped(progress.text, why)
+        if self.finish_reason is None and not self.done:
+            raise StreamDropped(progress.text, "the stream ended early")
+        # Some servers end a reply with [DONE] and never send a finish_reason. So does
+        # llama_cpp.server when another request interrupts this one (its
+        # interrupt_requests, on by default): the stream itself cannot tell the two apart.
         return Chunk(
-            finish_reason=self.finish_reason,
+            finish_reason=self.finish_reason or "stop",
             usage=progress.usage(self.prompt_tokens, self.completion_tokens),
         )
 

@@ -1,4 +1,5 @@
-"""Pick the model that answers the next replies."""
+"""Pick the model that answers the next replies; a local model whose file cannot load
+says why before it is picked."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from chatapp.config import Settings
+from chatapp.config import ModelConfig, Settings
+from chatapp.core.backends.reachability import local_model_problem
 
 
 class ModelPickerScreen(ModalScreen[str | None]):
@@ -42,7 +44,12 @@ class ModelPickerScreen(ModalScreen[str | None]):
             label = Text("● " if name == self.current else "  ")
             label.append(name, style="bold")
             label.append(f"  {model.backend}  ", style="dim")
-            label.append(str(model.path or model.base_url or "bundled SmolLM2-135M"), style="dim")
+            problem = _problem(model)
+            if problem is None:
+                where = model.path or model.base_url or "bundled SmolLM2-135M"
+                label.append(str(where), style="dim")
+            else:
+                label.append(problem, style="red")
             options.append(Option(label, id=name))
         return options
 
@@ -53,3 +60,9 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+def _problem(model: ModelConfig) -> str | None:
+    """Why a local model's file cannot load (it names the file); remote models are only
+    asked when picked, so a slow server cannot hold the list up."""
+    return local_model_problem(model) if model.backend == "llama" else None

@@ -16,7 +16,9 @@ from chatapp.core.backends.base import (
     Chunk,
     ContextOverflow,
     GenerationParams,
+    ModelFileMissing,
     ModelLoadFailed,
+    NotAGGUFFile,
 )
 from chatapp.core.backends.llama_file import bundled_model_path
 from chatapp.core.backends.llama_local import LlamaBackend
@@ -189,15 +191,35 @@ async def test_a_prompt_longer_than_the_context_is_refused() -> None:
     await small.aclose()
 
 
-async def test_a_file_that_is_not_a_model_fails_to_load_with_one_line(tmp_path: Path) -> None:
-    bogus = tmp_path / "bogus.gguf"
-    bogus.write_bytes(b"not a model " * 100)
-    broken = LlamaBackend(smollm2(path=bogus))
+async def test_a_file_that_is_not_a_gguf_is_refused_before_llama_cpp_sees_it(
+    tmp_path: Path,
+) -> None:
+    text = tmp_path / "notes.gguf"
+    text.write_bytes(b"hello, these are notes " * 100)
+    broken = LlamaBackend(smollm2(path=text))
+
+    with pytest.raises(NotAGGUFFile) as caught:
+        broken.load()
+    assert str(caught.value) == (
+        f"model smollm2: {text} is not a GGUF file (it starts with 'hell', not 'GGUF')"
+    )
+
+    with pytest.raises(NotAGGUFFile):
+        await collect(broken.stream(QUESTION, SHORT))
+    assert not broken.loaded
+
+
+async def test_a_damaged_gguf_fails_to_load_with_one_line(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.gguf"
+    damaged.write_bytes(b"GGUF" + b"not a model " * 100)
+    broken = LlamaBackend(smollm2(path=damaged))
 
     with pytest.raises(ModelLoadFailed) as caught:
         broken.load()
-    assert str(bogus) in str(caught.value)
-    assert "\n" not in str(caught.value)
+    assert str(caught.value) == (
+        f"cannot load model {damaged}: "
+        "llama.cpp cannot read it (a damaged file, or an unsupported model)"
+    )
 
     with pytest.raises(ModelLoadFailed):
         await collect(broken.stream(QUESTION, SHORT))
@@ -205,10 +227,12 @@ async def test_a_file_that_is_not_a_model_fails_to_load_with_one_line(tmp_path: 
 
 
 def test_a_missing_model_file_fails_to_load(tmp_path: Path) -> None:
-    missing = LlamaBackend(smollm2(path=tmp_path / "nowhere.gguf"))
+    nowhere = tmp_path / "nowhere.gguf"
+    missing = LlamaBackend(smollm2(path=nowhere))
 
-    with pytest.raises(ModelLoadFailed, match="no such file"):
+    with pytest.raises(ModelFileMissing) as caught:
         missing.load()
+    assert str(caught.value) == f"model smollm2: no file at {nowhere}"
 
 
 def test_count_tokens_grows_with_the_prompt(backend: LlamaBackend) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import pytest
 
 from chatapp.core.backends.base import (
+    APIKeyNotSet,
     AuthenticationFailed,
     BackendError,
     BackendTimeout,
@@ -22,6 +23,7 @@ from chatapp.core.backends.base import (
     StreamDropped,
 )
 from chatapp.core.backends.openai_http import OpenAIBackend
+from chatapp.core.errors import ConfigError
 from tests.fixtures.servers import (
     FAULT_TOKENS,
     KEY_ENV,
@@ -76,8 +78,16 @@ async def test_rejected_key_points_at_the_env_var(fault_server: FaultServer, fau
 async def test_the_key_is_sent_as_bearer_only_when_set(fault_server: FaultServer) -> None:
     await run(OpenAIBackend(fault_server.config("ok")))
     assert fault_server.requests[-1].headers["authorization"] == f"Bearer {SECRET_KEY}"
-    await run(OpenAIBackend(fault_server.config("ok", api_key=None)))
+    await run(OpenAIBackend(fault_server.config("ok", api_key=None, api_key_env=None)))
     assert "authorization" not in fault_server.requests[-1].headers
+
+
+async def test_an_unset_key_is_named_before_any_request(fault_server: FaultServer) -> None:
+    asked = len(fault_server.requests)
+    error = await fail(fault_server, "ok", api_key=None)
+    assert isinstance(error, APIKeyNotSet) and isinstance(error, ConfigError)
+    assert str(error) == f"{KEY_ENV} is not set (api_key_env of model fault-ok)"
+    assert len(fault_server.requests) == asked
 
 
 async def test_a_key_read_with_its_newline_still_works(fault_server: FaultServer) -> None:
@@ -144,7 +154,8 @@ async def test_context_overflow_reports_the_numbers(
     assert isinstance(error, ContextOverflow)
     assert (error.prompt_tokens, error.n_ctx) == (prompt_tokens, n_ctx)
     assert str(error) == (
-        f"the prompt is too long: {prompt_tokens} tokens for a context window of {n_ctx}"
+        f"the prompt is too long: {prompt_tokens:,} tokens, more than the context window "
+        f"of {n_ctx:,}"
     )
 
 
@@ -164,7 +175,7 @@ async def test_other_bad_request_is_one_line(fault_server: FaultServer) -> None:
     )
 
 
-@pytest.mark.parametrize("fault", ["drop", "drop-eof", "interrupted"])
+@pytest.mark.parametrize("fault", ["drop", "drop-eof"])
 async def test_stream_cut_midway_keeps_the_partial_reply(
     fault_server: FaultServer, fault: str
 ) -> None:
@@ -173,6 +184,17 @@ async def test_stream_cut_midway_keeps_the_partial_reply(
     assert error.partial == PARTIAL == "".join(chunk.text for chunk in chunks)
     assert "stopped midway and is incomplete" in str(error)
     assert SECRET_KEY not in str(error) + repr(error)
+
+
+async def test_done_without_a_finish_reason_ends_the_reply_normally(
+    fault_server: FaultServer,
+) -> None:
+    chunks, error = await run(OpenAIBackend(fault_server.config("interrupted")))
+    assert error is None
+    assert "".join(chunk.text for chunk in chunks) == PARTIAL
+    assert chunks[-1].finish_reason == "stop"
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == len(FAULT_TOKENS)
 
 
 async def test_no_answer_at_all_times_out(fault_server: FaultServer) -> None:

@@ -12,10 +12,12 @@ import pytest
 
 from chatapp.config import ConfigError, Settings
 from chatapp.core.backends.base import (
+    APIKeyNotSet,
     ChatMessage,
     Chunk,
     GenerationParams,
     ModelLoadFailed,
+    NotAGGUFFile,
 )
 from chatapp.core.backends.llama_file import bundled_model_path
 from chatapp.core.backends.llama_local import LlamaBackend
@@ -109,13 +111,40 @@ async def test_a_local_model_is_ready_once_prepared(two_on_one_file: Settings) -
 
 async def test_a_model_that_cannot_load_stays_unready(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
-    bogus.write_bytes(b"not a model " * 100)
+    bogus.write_bytes(b"GGUF" + b"not a model " * 100)
     pool = ModelPool(make_settings(tmp_path, broken={"backend": "llama", "path": str(bogus)}))
     try:
         with pytest.raises(ModelLoadFailed) as caught:
             await pool.prepare("broken")
         assert str(bogus) in str(caught.value)
         assert not pool.ready("broken")
+    finally:
+        await pool.aclose()
+
+
+async def test_prepare_names_the_model_whose_file_is_not_a_gguf(tmp_path: Path) -> None:
+    text = tmp_path / "readme.gguf"
+    text.write_text("# not a model\n")
+    pool = ModelPool(make_settings(tmp_path, notes={"backend": "llama", "path": str(text)}))
+    try:
+        with pytest.raises(NotAGGUFFile) as caught:
+            await pool.prepare("notes")
+        assert str(caught.value) == (
+            f"model notes: {text} is not a GGUF file (it starts with '# no', not 'GGUF')"
+        )
+        assert not pool.ready("notes")
+    finally:
+        await pool.aclose()
+
+
+async def test_prepare_refuses_a_remote_model_whose_key_is_not_set(tmp_path: Path) -> None:
+    remote = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "NO_KEY"}
+    pool = ModelPool(make_settings(tmp_path, gpt=remote))
+    try:
+        with pytest.raises(APIKeyNotSet) as caught:
+            await pool.prepare("gpt")
+        assert isinstance(caught.value, ConfigError)
+        assert str(caught.value) == "NO_KEY is not set (api_key_env of model gpt)"
     finally:
         await pool.aclose()
 
