@@ -94,6 +94,14 @@ async def test_a_disk_that_fills_up_mid_chat_gives_the_question_back_then_stops_
         assert [m.content for m in messages] == ["Stored fine", "You said: Stored fine"]
 
 
+def healthy_and_damaged(data_dir: Path, model) -> tuple[str, str]:
+    """Two stored conversations, "Healthy" and then "Damaged" (for the test to damage)."""
+    import asyncio
+
+    good = asyncio.run(stored_conversation(data_dir, model, "Healthy"))
+    return good, asyncio.run(stored_conversation(data_dir, model, "Damaged"))
+
+
 def test_a_lock_that_cannot_be_made_is_a_store_error_with_a_reason(tmp_path) -> None:
     repo = ConversationRepo(UserDir(tmp_path, USER))
     told: list[StorageUnavailable] = []
@@ -110,11 +118,8 @@ def test_a_lock_that_cannot_be_made_is_a_store_error_with_a_reason(tmp_path) -> 
 def test_a_damaged_file_is_reported_once_and_the_others_are_listed(
     tmp_path, scripted_server
 ) -> None:
-    import asyncio
-
     model = scripted_server.config()
-    good = asyncio.run(stored_conversation(tmp_path, model, "Healthy"))
-    bad = asyncio.run(stored_conversation(tmp_path, model, "Damaged"))
+    good, bad = healthy_and_damaged(tmp_path, model)
     folder = UserDir(tmp_path, USER)
     folder.conversation_file(bad).write_bytes(b"\x00\x01 not json")
     folder.index.write_text("{broken")
@@ -135,11 +140,8 @@ def test_a_damaged_file_is_reported_once_and_the_others_are_listed(
 def test_a_damaged_file_in_a_read_only_folder_is_skipped_every_time(
     tmp_path, scripted_server
 ) -> None:
-    import asyncio
-
     model = scripted_server.config()
-    good = asyncio.run(stored_conversation(tmp_path, model, "Healthy"))
-    bad = asyncio.run(stored_conversation(tmp_path, model, "Damaged"))
+    good, bad = healthy_and_damaged(tmp_path, model)
     UserDir(tmp_path, USER).conversation_file(bad).write_text("{")
     before = files_of(tmp_path)
     with read_only(tmp_path):
