@@ -17,7 +17,6 @@ from chatapp.config import ConfigError, Settings, load_settings
 from chatapp.core.errors import ChatappError
 
 if TYPE_CHECKING:
-    from chatapp.core.backends.base import ContextOverflow
     from chatapp.core.session import ChatSession, Turn
     from chatapp.core.workspace import Workspace
 
@@ -39,50 +38,58 @@ class Commands(TyperGroup):
             return super().invoke(ctx)
         except ChatappError as error:
             raise fail(str(error), exit_code(error)) from None
-        except (TyperException, Exit, Abort):
-            raise  # usage errors and exits: typer's own one line
+        except (TyperException, Exit, Abort, BrokenPipeError, EOFError):
+            raise  # usage errors, exits, a closed pipe: typer deals with them quietly
         except Exception as error:
             if ctx.params.get("debug") or os.environ.get("CHATAPP_DEBUG"):
                 raise
             where = write_traceback(error)
+            from chatapp.core.text import first_line
+
             raise fail(
                 f"internal error: {type(error).__name__}: {first_line(error)} "
-                f"(run with --debug for the traceback; {where})"
+                f"(`chatapp --debug ...` shows the traceback; {where})"
             ) from None
 
 
 def exit_code(error: ChatappError) -> int:
-    """2 for what the user set up wrong (config, options), 1 for everything else."""
+    """2 for what the user set up wrong (a ConfigError: the config file, a model name, a
+    user name, an unset key variable), 1 for everything else."""
     return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_ERROR
 
 
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else "no message"
-
-
 def write_traceback(error: BaseException) -> str:
-    """Write the traceback to a new 0600 file in the data folder (or the temp folder
-    when that cannot be written); say where, for the one-line message."""
+    """Write the traceback to a new 0600 file in the data folder's logs/ (or the temp
+    folder when that cannot be written); say where, for the one-line message."""
     import tempfile
     import time
     import traceback
 
-    from chatapp.config import default_data_dir
-
     text = "".join(traceback.format_exception(error))
     name = time.strftime("traceback-%Y%m%d-%H%M%S.log")
     try:
-        folder = Path(default_data_dir()) / "logs"
+        folder = data_dir_for_logs() / "logs"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        path = str(folder / name)
     except OSError:
-        fd, temp = tempfile.mkstemp(prefix="chatapp-", suffix=".log")
-        path = Path(temp)
+        try:
+            fd, path = tempfile.mkstemp(prefix="chatapp-traceback-", suffix=".log")
+        except OSError as reason:
+            return f"not written: {reason.strerror or reason}"
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     return f"written to {path}"
+
+
+def data_dir_for_logs() -> Path:
+    """The configured data folder; the default one when the config cannot be read."""
+    from chatapp.config import default_data_dir
+
+    try:
+        return load_settings().data_dir
+    except ConfigError:
+        return Path(default_data_dir())
 
 
 app = typer.Typer(
@@ -99,19 +106,20 @@ app.add_typer(config_app, name="config")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    typer.echo(f"chatapp: {message}", err=True)
+    warn(message)
     return typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"chatapp: {message}", err=True)
+    """One line on stderr; a server's words in it cannot drive the terminal either."""
+    from chatapp.terminal_text import strip_controls
+
+    sys.stderr.write(f"chatapp: {strip_controls(message)}\n")
 
 
 def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as error:
-        raise fail(str(error), EXIT_USAGE) from None
+    """The settings; a bad config file is a ConfigError, one line and exit 2 (Commands)."""
+    return load_settings()
 
 
 def workspace_for(settings: Settings, *, saving: bool = False) -> Workspace:
@@ -120,10 +128,7 @@ def workspace_for(settings: Settings, *, saving: bool = False) -> Workspace:
     from chatapp.core.events import ConversationDamaged, Event, SavingStopped
     from chatapp.core.workspace import Workspace
 
-    try:
-        workspace = Workspace(settings)
-    except ChatappError as error:
-        raise fail(str(error), EXIT_USAGE) from None
+    workspace = Workspace(settings)
 
     def tell(event: Event) -> None:
         if isinstance(event, ConversationDamaged):
@@ -164,10 +169,8 @@ def main_callback(
 
 
 def check_model(settings: Settings, name: str) -> None:
-    try:
-        settings.model(name)
-    except ConfigError as error:
-        raise fail(str(error), EXIT_USAGE) from None
+    """An unknown model name is a ConfigError naming the known ones."""
+    settings.model(name)
 
 
 # -- ask / regenerate ---------------------------------------------------------------------
@@ -177,10 +180,22 @@ def read_input(question: str | None) -> tuple[str, str]:
     """The question argument and the piped stdin (either may be empty, not both)."""
     from chatapp.core.text import is_blank
 
-    piped = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    piped = "" if sys.stdin is None or sys.stdin.isatty() else read_piped()
     if is_blank(question or "") and is_blank(piped):
         raise fail("nothing to ask: give a question or pipe text in", EXIT_USAGE)
     return question or "", piped
+
+
+def read_piped() -> str:
+    """Piped stdin as text; bytes that are not UTF-8 are a usage error, not a crash."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise fail(
+            f"piped input is not UTF-8 text (byte {error.start:,} is {data[error.start]:#04x})",
+            EXIT_USAGE,
+        ) from None
 
 
 def join_input(question: str, piped: str) -> str:
@@ -220,9 +235,6 @@ TruncateOption = Annotated[
     typer.Option("--truncate", help="Piped input too long for the model: keep its head and tail."),
 ]
 
-# How many times --truncate cuts again when its estimate fell short.
-TRUNCATE_TRIES = 6
-
 
 @app.command()
 def ask(
@@ -249,29 +261,33 @@ def ask(
         raise fail("--truncate cuts piped input, and nothing was piped in", EXIT_USAGE)
 
     def open_session(workspace: Workspace) -> ChatSession:
+        if no_save:
+            return workspace.new_session(model, system=system, save=False)
         workspace.check_storage()
         conversation_id = conversation or (continue_id(workspace) if continue_ else None)
         if conversation_id is None:
-            return workspace.new_session(model, system=system, save=not no_save)
+            return workspace.new_session(model, system=system)
         return workspace.open_session(conversation_id, model)
 
     def begin(session: ChatSession) -> Turn:
         from chatapp.core.backends.base import ContextOverflow
+        from chatapp.core.context import chars_to_cut, cut_middle
         from chatapp.core.session import default_params
 
         params = default_params(session.model, temperature=temperature, max_tokens=max_tokens)
         cut, budget = 0, 0
-        for attempt in range(1, TRUNCATE_TRIES + 1):
-            text = join_input(asked, cut_middle(piped, cut))
+        while True:
+            text = join_input(asked, cut_middle(piped, cut, "chatapp --truncate"))
             try:
                 turn = session.send(text, params)
             except ContextOverflow as overflow:
                 numbers = overflow.prompt_tokens, overflow.n_ctx, overflow.max_tokens
                 if not truncate:
                     raise ContextOverflow(*numbers, overflow_advice(piped)) from None
-                if attempt == TRUNCATE_TRIES or cut == len(piped):
-                    raise ContextOverflow(*numbers, "--truncate could not make it fit") from None
-                cut = min(len(piped), cut + chars_over(overflow, len(text)))
+                cut += chars_to_cut(overflow, len(text))
+                if cut >= len(piped):
+                    advice = "--truncate would cut all of the piped input; ask with less text"
+                    raise ContextOverflow(*numbers, advice) from None
                 budget = overflow.budget
                 continue
             if cut:
@@ -280,9 +296,8 @@ def ask(
                     f"of the input to fit {budget:,} tokens"
                 )
             return turn
-        raise AssertionError("the loop returns or raises")
 
-    run_turn(settings, open_session, begin, json_out=json_out, raw=raw)
+    run_turn(settings, open_session, begin, json_out=json_out, raw=raw, saving=not no_save)
 
 
 def overflow_advice(piped: str) -> str:
@@ -291,24 +306,6 @@ def overflow_advice(piped: str) -> str:
         "keep fewer tokens for the reply with --max-tokens, pick a model with a bigger "
         f"window with --model, or ask with {trim}"
     )
-
-
-def chars_over(overflow: ContextOverflow, prompt_chars: int) -> int:
-    """About how many characters to cut for the prompt to fit: the excess tokens at this
-    prompt's own characters per token (so Chinese and code count right), plus a margin."""
-    chars_per_token = prompt_chars / max(overflow.prompt_tokens, 1)
-    excess = overflow.prompt_tokens - overflow.budget
-    return int((excess * 1.05 + 16) * chars_per_token) + 64
-
-
-def cut_middle(text: str, cut: int) -> str:
-    """text with cut characters taken out of its middle (two thirds of what is kept
-    from the head, one third from the tail), and a marker saying so."""
-    if cut <= 0:
-        return text
-    keep = len(text) - cut
-    head, tail = text[: keep - keep // 3], text[len(text) - keep // 3 :] if keep // 3 else ""
-    return f"{head}\n\n[… {cut:,} characters cut by chatapp --truncate …]\n\n{tail}"
 
 
 @app.command()
@@ -330,23 +327,29 @@ def regenerate(
         return workspace.open_session(conversation or continue_id(workspace), model)
 
     run_turn(
-        settings, open_session, lambda session: session.regenerate(), json_out=json_out, raw=raw
+        settings,
+        open_session,
+        lambda session: session.regenerate(),
+        json_out=json_out,
+        raw=raw,
+        saving=True,
     )
 
 
 def continue_id(workspace: Workspace) -> str:
     """The last conversation's id; says so when a newer one was damaged."""
+    from chatapp.core.errors import SessionError
+
     conversation_id, lost = workspace.last_conversation()
-    if lost:
-        newest = lost[0]
-        going_on = (
-            f"continuing {workspace.title(conversation_id)!r} ({conversation_id}) instead"
-            if conversation_id is not None
-            else "there is no other conversation to continue"
-        )
-        warn(f"the last conversation is damaged (moved aside to {newest}); {going_on}")
     if conversation_id is None:
-        raise fail("there is no conversation yet", EXIT_USAGE)
+        damaged = f": the last one is damaged (moved aside to {lost[0]})" if lost else ""
+        raise SessionError(f"there is no conversation to continue{damaged}")
+    if lost:
+        title = workspace.title(conversation_id)
+        warn(
+            f"the last conversation is damaged (moved aside to {lost[0]}); "
+            f"continuing {title!r} ({conversation_id}) instead"
+        )
     return conversation_id
 
 
@@ -355,27 +358,47 @@ BeginTurn = Callable[["ChatSession"], "Turn"]
 
 
 def run_turn(
-    settings: Settings, open_session: OpenSession, begin: BeginTurn, *, json_out: bool, raw: bool
+    settings: Settings,
+    open_session: OpenSession,
+    begin: BeginTurn,
+    *,
+    json_out: bool,
+    raw: bool,
+    saving: bool,
 ) -> None:
     """Open or create the session, make its model ready (a local one loads, its file
-    checked, before anything is stored), begin the turn, stream it, exit properly."""
+    checked, before anything is stored), begin the turn, stream it, exit properly.
+    saving: the command means to store what it does (so it says when it cannot)."""
     try:
-        asyncio.run(_stream_turn(settings, open_session, begin, json_out, raw))
+        asyncio.run(_stream_turn(settings, open_session, begin, json_out, raw, saving))
     except KeyboardInterrupt:
         # The reply was stopped and its partial text saved by the session.
-        typer.echo("", err=True)
+        sys.stderr.write("\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 async def _stream_turn(
-    settings: Settings, open_session: OpenSession, begin: BeginTurn, json_out: bool, raw: bool
+    settings: Settings,
+    open_session: OpenSession,
+    begin: BeginTurn,
+    json_out: bool,
+    raw: bool,
+    saving: bool,
 ) -> None:
+    from chatapp.core.backends.base import ContextOverflow
     from chatapp.terminal_text import TerminalFilter
 
-    workspace = workspace_for(settings, saving=True)
+    workspace = workspace_for(settings, saving=saving)
     session: ChatSession | None = None
     turn: Turn | None = None
     screen = None if raw or json_out else TerminalFilter()
+
+    def end_of_text() -> None:
+        if json_out or turn is None:
+            return
+        tail = screen.flush() if screen else ""
+        sys.stdout.write(tail + ("" if (turn.text or "\n").endswith("\n") else "\n"))
+
     try:
         session = open_session(workspace)
         await workspace.models.prepare(session.model.name)
@@ -385,28 +408,42 @@ async def _stream_turn(
                 sys.stdout.write(screen.feed(piece) if screen else piece)
                 sys.stdout.flush()
     except ChatappError as error:
+        if isinstance(error, ContextOverflow) and not error.max_tokens:
+            # Found by the server or llama.cpp mid-turn, not before sending.
+            error = ContextOverflow(error.prompt_tokens, error.n_ctx, 0, overflow_advice(""))
+        end_of_text()
         if json_out:
             sys.stdout.write(turn_json(session, turn, error) + "\n")
-        elif turn is not None and turn.text:
-            sys.stdout.write((screen.flush() if screen else "") + "\n")
         sys.stdout.flush()
         raise fail(str(error), exit_code(error)) from None
+    except asyncio.CancelledError:
+        # Ctrl-C: the turn stops and keeps what arrived; a script still gets its object.
+        end_of_text()
+        if json_out:
+            sys.stdout.write(turn_json(session, turn, Interrupted()) + "\n")
+        sys.stdout.flush()
+        raise
     finally:
         # A new conversation's title is made here, after the answer is out.
         await workspace.aclose()
-    assert turn is not None
+    end_of_text()
     if json_out:
         sys.stdout.write(turn_json(session, turn) + "\n")
-    else:
-        tail = screen.flush() if screen else ""
-        sys.stdout.write(tail + ("" if (turn.text or "\n").endswith("\n") else "\n"))
     sys.stdout.flush()
 
 
+class Interrupted(Exception):
+    """Ctrl-C stopped the reply (for --json's error field)."""
+
+    def __str__(self) -> str:
+        return "stopped by Ctrl-C"
+
+
 def turn_json(
-    session: ChatSession | None, turn: Turn | None, error: ChatappError | None = None
+    session: ChatSession | None, turn: Turn | None, error: Exception | None = None
 ) -> str:
-    """The reply as one JSON object; with error, also what failed and whatever text came."""
+    """The reply as one JSON object; with error, also what failed and whatever text came.
+    Ids are null for what was never made; saved says whether it is on disk."""
     import orjson
 
     data: dict[str, Any] = {
@@ -414,8 +451,9 @@ def turn_json(
         "conversation_id": session.id if session is not None else None,
         "message_id": None,
         "model": session.model.name if session is not None else None,
+        "saved": session is not None and session.repo is not None and not session.is_new,
     }
-    if turn is not None and not turn.undone:
+    if turn is not None and turn.stored:
         message = turn.answer
         usage = turn.usage
         data |= {
@@ -444,9 +482,12 @@ def models() -> None:
     """List configured models and whether each one can be reached now."""
     settings = settings_or_exit()
     results = asyncio.run(workspace_for(settings).check_models())
+    from chatapp.terminal_text import strip_controls
+
     for name, model in settings.models.items():
         mark = "*" if name == settings.default_model else " "
-        typer.echo(f"{mark} {name:<16} {model.backend:<7} {results[name]}")
+        # A server's error text is in the status: it must not drive the terminal.
+        typer.echo(f"{mark} {name:<16} {model.backend:<7} {strip_controls(results[name])}")
     typer.echo(
         "\nThe embedded SmolLM2-135M is tiny. For better answers add a [models.NAME] table to "
         f'{settings.config_path} with backend = "llama" and path = a bigger GGUF, or '

@@ -85,3 +85,24 @@ def _first_start_that_fits(
         else:
             low = middle + 1
     return high
+
+
+def chars_to_cut(overflow: ContextOverflow, prompt_chars: int) -> int:
+    """About how many characters of a prompt of prompt_chars characters to cut for it to
+    fit: the excess tokens at this prompt's own characters per token (so Chinese and code
+    count right), plus a margin of a twentieth of the budget (at least 16 tokens)."""
+    chars_per_token = prompt_chars / max(overflow.prompt_tokens, 1)
+    tokens = overflow.prompt_tokens - overflow.budget + max(16, overflow.budget // 20)
+    return int(tokens * chars_per_token) + 16
+
+
+def cut_middle(text: str, cut: int, by: str) -> str:
+    """text with cut characters taken out of its middle (two thirds of what is kept come
+    from the head, one third from the tail) and a marker saying how many, and by whom."""
+    if cut <= 0:
+        return text
+    keep = max(len(text) - cut, 0)
+    tail_length = keep // 3
+    head = text[: keep - tail_length]
+    tail = text[len(text) - tail_length :] if tail_length else ""
+    return f"{head}\n\n[… {cut:,} characters cut by {by} …]\n\n{tail}"

@@ -105,9 +105,9 @@ class ConversationDamaged(Event):
 
 @dataclass(frozen=True, slots=True)
 class SavingStopped(Event):
-    """Nothing more is written this run: reason says why ("data folder is read-only").
-    Replies still come and conversations can still be read. conversation_id is the
-    conversation whose write failed, or "" when it was found before any."""
+    """Conversations are no longer saved this run: reason says why ("data folder is
+    read-only"). Replies still come and conversations can still be read. About the
+    workspace, not one conversation: conversation_id is ""."""
 
     reason: str
 

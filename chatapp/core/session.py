@@ -270,32 +270,36 @@ class ChatSession:
 
     def persist_question(self, question: Message | None) -> None:
         """Store a new user message, or just the branch point for a regenerate."""
-        if self.repo is None:
+        # Read once: the workspace may turn saving off (repo None) from another thread.
+        repo = self.repo
+        if repo is None:
             return
         if self.is_new:
-            self.repo.create(self.conversation)
+            repo.create(self.conversation)
             self.is_new = False
         # Replies whose last save failed go first: the question may be their child.
         for message in list(self.unsaved.values()):
-            self.repo.append_message(message)
+            repo.append_message(message)
             del self.unsaved[message.id]
         if question is not None and not self._settings_changed:
-            self.repo.append_message(question, make_active=True)
+            repo.append_message(question, make_active=True)
             return
         if question is not None:
-            self.repo.append_message(question)
-        self.repo.save_conversation(self.conversation)
+            repo.append_message(question)
+        repo.save_conversation(self.conversation)
         self._settings_changed = False
 
     def persist_reply(self, message: Message, first: bool) -> None:
-        if self.repo is None:
+        repo = self.repo
+        if repo is None:
             return
         if first:
-            self.repo.append_message(message, make_active=True)
+            repo.append_message(message, make_active=True)
         else:
-            self.repo.update_message(message)
+            repo.update_message(message)
 
     def save_conversation(self) -> None:
         """Write title, branch, model and settings (callers run it off the event loop)."""
-        if self.repo is not None and not self.is_new:
-            self.repo.save_conversation(self.conversation)
+        repo = self.repo
+        if repo is not None and not self.is_new:
+            repo.save_conversation(self.conversation)

@@ -19,3 +19,10 @@ def is_blank(text: str) -> bool:
         or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me")
         for char in text
     )
+
+
+def first_line(error: BaseException) -> str:
+    """An error's text as one line (llama.cpp's and Python's own messages can run on for
+    several); its type's name when it has no text."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

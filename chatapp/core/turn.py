@@ -92,6 +92,12 @@ class Turn:
         return self.generation.text
 
     @property
+    def stored(self) -> bool:
+        """The reply joined the conversation (and its file, when the session saves); a
+        failure before any text leaves the turn at the question."""
+        return self._stored
+
+    @property
     def usage(self) -> Usage | None:
         return self.generation.usage
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,11 @@ class Workspace:
         # Why nothing is being saved this run (None while saving works).
         self.saving_off: str | None = None
         self._storage_checked = False
+        # Damaged conversations already told about: a file that cannot be moved aside
+        # (read-only folder) is met at every listing, and told once a run.
+        self._told_damaged: set[str] = set()
+        # Sessions and saving_off change from worker threads too.
+        self._lock = threading.Lock()
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
 
     @property
@@ -99,13 +105,15 @@ class Workspace:
         return self.saving_off
 
     def _storage_unavailable(self, error: StorageUnavailable) -> None:
-        """A write failed for want of a writable folder: stop saving, say so once."""
-        if self.saving_off is not None:
-            return
-        self.saving_off = error.reason
+        """A write failed for want of a writable folder (in any thread): stop saving,
+        say so once."""
+        with self._lock:
+            if self.saving_off is not None:
+                return
+            self.saving_off = error.reason
+            for session in list(self._sessions.values()):
+                session.repo = None
         log.warning("saving is off: %s", error)
-        for session in list(self._sessions.values()):
-            session.repo = None
         self.events.emit(SavingStopped("", error.reason))
 
     # -- models ---------------------------------------------------------------------------
@@ -135,7 +143,9 @@ class Workspace:
         """A new conversation; it is written to disk with its first message (never when
         save is False)."""
         config = self.models.config(model)
-        repo = self.conversations if save and self.saving_off is None else None
+        # Made first: making the store can find the folder unwritable (saving off).
+        conversations = self.conversations
+        repo = conversations if save and self.saving_off is None else None
         session = ChatSession.new(
             repo,
             self.models.get(config.name),
@@ -182,11 +192,16 @@ class Workspace:
 
     def stop_all(self) -> None:
         """Stop every reply being generated (the app is closing)."""
-        for session in list(self._sessions.values()):
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
             session.stop()
 
     def _track(self, session: ChatSession) -> ChatSession:
-        self._sessions[session.id] = session
+        with self._lock:
+            self._sessions[session.id] = session
+            if self.saving_off is not None:
+                session.repo = None  # saving stopped while it was being opened
         return session
 
     # -- conversations --------------------------------------------------------------------
@@ -198,6 +213,10 @@ class Workspace:
         return self.conversations.list_conversations(self._damaged)
 
     def _damaged(self, conversation_id: str, error: StoreError) -> None:
+        with self._lock:
+            if conversation_id in self._told_damaged:
+                return
+            self._told_damaged.add(conversation_id)
         self.events.emit(ConversationDamaged(conversation_id, str(error)))
 
     def markdown(self, conversation_id: str) -> str:

@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from chatapp.core.errors import ConfigError
 from chatapp.store.errors import StoreError
 from chatapp.store.tinystore import make_private_dir, sweep_temp_files, write_atomically
 
 _USER_NAME = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
 
 
-class InvalidUserName(StoreError):
+class InvalidUserName(StoreError, ConfigError):
+    """A store error found in what the user set up (--user, default_user): exit code 2."""
+
     def __init__(self, user: str) -> None:
         super().__init__(
             f"invalid user name {user!r}: use up to 128 letters, digits, '.', '_', '@', '-'"

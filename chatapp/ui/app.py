@@ -4,6 +4,7 @@ keys page, the command palette, and when full garbage collections may run."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
@@ -13,7 +14,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.geometry import Region
 from textual.screen import Screen
-from textual.worker import WorkerFailed
 
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import Event
@@ -23,6 +23,8 @@ from chatapp.ui.messages import CoreEvent
 from chatapp.ui.remembered import Remembered
 from chatapp.ui.screens.chat import KEYS_TOOLTIP, ChatScreen
 from chatapp.ui.screens.keys import KeysScreen
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -71,15 +73,6 @@ class ChatApp(App[None]):
         self.call_after_refresh(self.collector.install)
         self.call_after_refresh(self.purge_trash)
         self.set_interval(1.0, self.collector.tick)
-
-    def _handle_exception(self, error: Exception) -> None:
-        """The one place the TUI catches a ChatappError nobody else did: a worker's (a
-        save in the background, say) becomes a toast and the app goes on. Anything else
-        is a bug, and Textual shows it and exits, as it should."""
-        if isinstance(error, WorkerFailed) and isinstance(error.error, ChatappError):
-            self.notify(str(error.error), severity="error", timeout=10, markup=False)
-            return
-        super()._handle_exception(error)
 
     def _relay(self, event: Event) -> None:
         """Core events reach every screen as a message (emit may run in any thread)."""
@@ -140,7 +133,10 @@ class ChatApp(App[None]):
         self.workspace.stop_all()
         # Everything remembered, in one write that finishes before the process may end.
         try:
-            await self.remembered.flush()
+            try:
+                await self.remembered.flush()
+            except ChatappError as error:
+                log.warning("could not remember the UI state at exit: %s", error)
             await self.workspace.aclose(title_wait=1.0)
         finally:
             self.collector.uninstall()

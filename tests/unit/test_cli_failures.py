@@ -272,7 +272,7 @@ def test_an_internal_error_is_one_line_and_its_traceback_goes_to_a_private_file(
     assert result.returncode == 1
     line = one_line(result)
     assert "internal error: RuntimeError: the wires are crossed" in line
-    assert "run with --debug for the traceback" in line
+    assert "`chatapp --debug ...` shows the traceback" in line
     log = Path(line.rsplit("written to ", 1)[1].rstrip(")"))
     assert log.parent == Path(env["CHATAPP_DATA_DIR"]) / "logs"
     assert log.stat().st_mode & 0o777 == 0o600
@@ -280,3 +280,86 @@ def test_an_internal_error_is_one_line_and_its_traceback_goes_to_a_private_file(
 
     debug = boom("--debug")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+# -- what the review found ---------------------------------------------------------------------
+
+
+def test_a_closed_pipe_is_quiet(env, scripted_server) -> None:
+    configure(env, scripted_server.config())
+    for number in range(3):
+        assert run(env, "ask", f"Question {number}").returncode == 0
+    result = subprocess.run(
+        f"{sys.executable} -m chatapp history | head -1",
+        shell=True, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.count("\n") == 1 and "Question 2" in result.stdout
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert not (Path(env["CHATAPP_DATA_DIR"]) / "logs").exists()
+
+
+def test_truncate_keeps_some_of_a_chinese_input_far_over_the_window(env) -> None:
+    configure(env, small_window(256))
+    text = "开头。" + "这是一段很长的中文文本，用来测试截断。" * 200 + "结尾。"
+    result = run(env, "ask", "--truncate", "--max-tokens", "32", "总结：", stdin=text)
+    assert result.returncode == 0, result.stderr
+    (summary,) = repo(env).list_conversations()
+    _, messages = repo(env).load(summary.id)
+    question = messages[0].content
+    assert question.startswith("总结：\n\n开头。") and question.endswith("结尾。")
+
+
+def test_piped_bytes_that_are_not_utf8_are_a_usage_error(env) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chatapp", "ask", "what is this?"],
+        env=env, input=b"\x89PNG\r\n\x1a\n\xff\xfe", capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert b"piped input is not UTF-8 text (byte 0 is 0x89)" in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+def test_a_servers_error_text_cannot_drive_the_terminal(env, fault_server) -> None:
+    configure(env, fault_server.config("server-error-escapes"))
+    env[KEY_ENV] = SECRET_KEY
+    result = run(env, "ask", "hi")
+    assert result.returncode == 1
+    assert "out of memory" in one_line(result)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    models = run(env, "models")
+    assert "\x1b" not in models.stdout
+
+
+def test_continue_with_only_a_damaged_conversation_is_one_line(env, scripted_server) -> None:
+    configure(env, scripted_server.config())
+    assert run(env, "ask", "The only one").returncode == 0
+    (summary,) = repo(env).list_conversations()
+    path = Path(env["CHATAPP_DATA_DIR"]) / "users/tester/conversations" / f"{summary.id}.json"
+    path.write_text("{")
+    assert run(env, "history").returncode == 0  # moves it aside
+    result = run(env, "ask", "--json", "--continue", "Go on")
+    assert result.returncode == 1
+    line = one_line(result)
+    assert "there is no conversation to continue: the last one is damaged" in line
+    assert json.loads(result.stdout)["error"]["type"] == "SessionError"
+
+
+def test_json_on_ctrl_c_is_one_object_with_what_arrived(env, scripted_server) -> None:
+    import signal
+    import time
+
+    model = scripted_server.config({"Count": [" ".join(map(str, range(400)))]}, delay=0.02)
+    configure(env, model)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatapp", "ask", "--json", "Count"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(3)  # the reply is streaming (400 words take 8 s)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    answer = json.loads(stdout)
+    assert answer["error"] == {"type": "Interrupted", "message": "stopped by Ctrl-C"}
+    assert answer["text"].startswith("0 1 2 3") and "399" not in answer["text"]
+    _, messages = repo(env).load(answer["conversation_id"])
+    assert messages[-1].content == answer["text"]  # the partial reply is kept

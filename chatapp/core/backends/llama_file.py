@@ -22,6 +22,7 @@ from chatapp.core.backends.base import (
     NotAGGUFFile,
 )
 from chatapp.core.backends.llama_thread import LlamaThread
+from chatapp.core.text import first_line
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -193,12 +194,6 @@ class LlamaFile:
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelLoadFailed(str(path), _load_failure(error)) from None
         return LoadedLlama(llama, _chat_formatter(llama))
-
-
-def first_line(error: BaseException) -> str:
-    """An error's text as one line: llama.cpp's own messages run on for several."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _threads(config: ModelConfig) -> int:

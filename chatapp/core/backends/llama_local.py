@@ -20,8 +20,9 @@ from chatapp.core.backends.base import (
     ModelInfo,
     Usage,
 )
-from chatapp.core.backends.llama_file import LlamaFile, bundled_model_path, first_line
+from chatapp.core.backends.llama_file import LlamaFile, bundled_model_path
 from chatapp.core.backends.llama_thread import ReplyChannel
+from chatapp.core.text import first_line
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
