@@ -386,6 +386,7 @@ async def _stream_turn(
     saving: bool,
 ) -> None:
     from chatapp.core.backends.base import ContextOverflow
+    from chatapp.core.errors import StoreError
     from chatapp.terminal_text import TerminalFilter
 
     workspace = workspace_for(settings, saving=saving)
@@ -399,14 +400,25 @@ async def _stream_turn(
         tail = screen.flush() if screen else ""
         sys.stdout.write(tail + ("" if (turn.text or "\n").endswith("\n") else "\n"))
 
-    try:
-        session = open_session(workspace)
-        await workspace.models.prepare(session.model.name)
-        turn = begin(session)
+    async def write_out(turn: Turn) -> None:
         async for piece in turn:
             if not json_out:
                 sys.stdout.write(screen.feed(piece) if screen else piece)
                 sys.stdout.flush()
+
+    try:
+        session = open_session(workspace)
+        await workspace.models.prepare(session.model.name)
+        turn = begin(session)
+        try:
+            await write_out(turn)
+        except StoreError:
+            # The question could not be stored because the folder stopped taking writes
+            # (saving is off now, and said): ask again, unsaved. Nothing was sent yet.
+            if not turn.undone or workspace.saving_off is None:
+                raise
+            turn = begin(session)
+            await write_out(turn)
     except ChatappError as error:
         if isinstance(error, ContextOverflow) and not error.max_tokens:
             # Found by the server or llama.cpp mid-turn, not before sending.

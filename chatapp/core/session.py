@@ -28,7 +28,7 @@ from chatapp.core.events import (
     UserMessageEdited,
 )
 from chatapp.core.generation import Generation
-from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role
+from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role, now
 from chatapp.core.text import is_blank
 from chatapp.core.titles import plain_title
 from chatapp.core.turn import Turn, TurnKind
@@ -275,8 +275,12 @@ class ChatSession:
         if repo is None:
             return
         if self.is_new:
-            repo.create(self.conversation)
+            # Record and question in one write: no empty conversation if it fails.
+            self.conversation.updated = max(self.conversation.updated, now())
+            repo.create(self.conversation, [question] if question is not None else [])
             self.is_new = False
+            self._settings_changed = False
+            return
         # Replies whose last save failed go first: the question may be their child.
         for message in list(self.unsaved.values()):
             repo.append_message(message)

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -82,7 +82,9 @@ class ConversationRepo:
 
     # -- writing -----------------------------------------------------------------------
 
-    def create(self, conversation: Conversation) -> None:
+    def create(self, conversation: Conversation, messages: Sequence[Message] = ()) -> None:
+        """Store a new conversation with its first messages, in one write: a failure
+        leaves no conversation at all, never an empty one."""
         if not _CONVERSATION_ID.fullmatch(conversation.id):
             raise StoreError(f"invalid conversation id {conversation.id!r}")
         file = self._conversation_file(conversation.id)
@@ -91,6 +93,8 @@ class ConversationRepo:
                 raise StoreError(f"conversation {conversation.id} already exists")
             record = Document(conversation.to_dict(), doc_id=RECORD_ID)
             db.table(CONVERSATION_TABLE).insert(record)
+            if messages:
+                db.table(MESSAGES_TABLE).insert_multiple(m.to_dict() for m in messages)
 
     def save_conversation(self, conversation: Conversation) -> None:
         """Store title, active_leaf, settings, model, template and updated."""

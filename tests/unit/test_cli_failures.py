@@ -363,3 +363,29 @@ def test_json_on_ctrl_c_is_one_object_with_what_arrived(env, scripted_server) ->
     assert answer["text"].startswith("0 1 2 3") and "399" not in answer["text"]
     _, messages = repo(env).load(answer["conversation_id"])
     assert messages[-1].content == answer["text"]  # the partial reply is kept
+
+
+def test_a_disk_that_fills_between_the_check_and_the_question_answers_unsaved(
+    env, scripted_server
+) -> None:
+    configure(env, scripted_server.config())
+    data = Path(env["CHATAPP_DATA_DIR"])
+    with full_disk(data):
+        assert run(env, "ask", "Kept before").returncode == 0
+        before = data_files(env)
+        fill(data)
+        # One block free: the start-up check passes, the conversation's writes do not.
+        ballast = data / ".ballast"
+        with ballast.open("r+b") as handle:
+            handle.truncate(ballast.stat().st_size - 4096)
+        # A question bigger than the block left: its conversation cannot be written.
+        long_question = "Almost full? " + "x" * 6000
+        result = run(env, "ask", long_question)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"You said: {long_question}\n"
+        assert one_line(result) == "chatapp: not saving: disk is full"
+        # Only an empty lock file is new: no conversation, not even an empty one.
+        new = set(data_files(env)) - set(before) - {".ballast"}
+        assert all(name.endswith(".lock") for name in new), new
+        assert {k: v for k, v in data_files(env).items() if k in before} == before
+        assert "Almost full?" not in run(env, "history").stdout  # no empty conversation
