@@ -1,179 +1,35 @@
-"""The `chatapp` command: the TUI by default, and scriptable subcommands over the same core."""
+"""`chatapp ask` and `chatapp regenerate`: one turn, streamed to stdout (or one JSON
+object), its failures one line."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
-from typer.exceptions import Abort, Exit, TyperException
 
-from chatapp.config import ConfigError, Settings, load_settings
+from chatapp.cli.app import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    JsonOption,
+    ModelOption,
+    RawOption,
+    app,
+    check_model,
+    exit_code,
+    fail,
+    settings_or_exit,
+    warn,
+    workspace_for,
+)
+from chatapp.config import Settings
 from chatapp.core.errors import ChatappError
 
 if TYPE_CHECKING:
     from chatapp.core.session import ChatSession, Turn
     from chatapp.core.workspace import Workspace
-
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-
-class Commands(TyperGroup):
-    """The one place a command's failure becomes one line on stderr.
-
-    A ChatappError is the user's to act on: `chatapp: <message>`, exit 1 (2 for config).
-    Anything else is our bug: one line that says so, the traceback in a log file in the
-    data folder, and `--debug` shows it instead.
-    """
-
-    def invoke(self, ctx: Any) -> Any:  # a typer Context (its click is vendored)
-        try:
-            return super().invoke(ctx)
-        except ChatappError as error:
-            raise fail(str(error), exit_code(error)) from None
-        except (TyperException, Exit, Abort, BrokenPipeError, EOFError):
-            raise  # usage errors, exits, a closed pipe: typer deals with them quietly
-        except Exception as error:
-            if ctx.params.get("debug") or os.environ.get("CHATAPP_DEBUG"):
-                raise
-            where = write_traceback(error)
-            from chatapp.core.text import first_line
-
-            raise fail(
-                f"internal error: {type(error).__name__}: {first_line(error)} "
-                f"(`chatapp --debug ...` shows the traceback; {where})"
-            ) from None
-
-
-def exit_code(error: ChatappError) -> int:
-    """2 for what the user set up wrong (a ConfigError: the config file, a model name, a
-    user name, an unset key variable), 1 for everything else."""
-    return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_ERROR
-
-
-def write_traceback(error: BaseException) -> str:
-    """Write the traceback to a new 0600 file in the data folder's logs/ (or the temp
-    folder when that cannot be written); say where, for the one-line message."""
-    import tempfile
-    import time
-    import traceback
-
-    text = "".join(traceback.format_exception(error))
-    name = time.strftime("traceback-%Y%m%d-%H%M%S.log")
-    try:
-        folder = data_dir_for_logs() / "logs"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        path = str(folder / name)
-    except OSError:
-        try:
-            fd, path = tempfile.mkstemp(prefix="chatapp-traceback-", suffix=".log")
-        except OSError as reason:
-            return f"not written: {reason.strerror or reason}"
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return f"written to {path}"
-
-
-def data_dir_for_logs() -> Path:
-    """The configured data folder; the default one when the config cannot be read."""
-    from chatapp.config import default_data_dir
-
-    try:
-        return load_settings().data_dir
-    except ConfigError:
-        return Path(default_data_dir())
-
-
-app = typer.Typer(
-    name="chatapp",
-    help="A chat assistant that lives in the terminal.",
-    cls=Commands,
-    invoke_without_command=True,
-    no_args_is_help=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-config_app = typer.Typer(help="Where the config file is and what it says.")
-app.add_typer(config_app, name="config")
-
-
-def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    warn(message)
-    return typer.Exit(code)
-
-
-def warn(message: str) -> None:
-    """One line on stderr; a server's words in it cannot drive the terminal either."""
-    from chatapp.terminal_text import strip_controls
-
-    sys.stderr.write(f"chatapp: {strip_controls(message)}\n")
-
-
-def settings_or_exit() -> Settings:
-    """The settings; a bad config file is a ConfigError, one line and exit 2 (Commands)."""
-    return load_settings()
-
-
-def workspace_for(settings: Settings, *, saving: bool = False) -> Workspace:
-    """The user's workspace, telling stderr about damaged files it skips (and, for a
-    command that writes, when it cannot)."""
-    from chatapp.core.events import ConversationDamaged, Event, SavingStopped
-    from chatapp.core.workspace import Workspace
-
-    workspace = Workspace(settings)
-
-    def tell(event: Event) -> None:
-        if isinstance(event, ConversationDamaged):
-            warn(event.message)
-        elif isinstance(event, SavingStopped) and saving:
-            warn(f"not saving: {event.reason}")
-
-    workspace.events.subscribe(tell, ConversationDamaged, SavingStopped)
-    return workspace
-
-
-@app.callback()
-def main_callback(
-    ctx: typer.Context,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model to start with.")] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
-    ] = False,
-) -> None:
-    """With no command, open the chat TUI."""
-    if ctx.invoked_subcommand is not None:
-        return
-    settings = settings_or_exit()
-    if model is not None:
-        check_model(settings, model)
-    # The TUI draws on the cores llama.cpp decodes on. OpenMP threads that spin at every
-    # barrier get preempted by the drawing and stall (measured: ~5 instead of ~40 tok/s
-    # beside a busy thread); sleeping ones do not. Read once, when llama.cpp loads, so set
-    # before the model does. `ask` keeps the faster spinning default: nothing draws there.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from chatapp.ui.app import ChatApp
-
-    app = ChatApp(workspace_for(settings), model_name=model)
-    app.run()
-    # Textual has already shown the traceback of a crash; the exit status must say so too.
-    if app.return_code:
-        raise typer.Exit(app.return_code)
-
-
-def check_model(settings: Settings, name: str) -> None:
-    """An unknown model name is a ConfigError naming the known ones."""
-    settings.model(name)
-
-
-# -- ask / regenerate ---------------------------------------------------------------------
 
 
 def read_input(question: str | None) -> tuple[str, str]:
@@ -209,14 +65,6 @@ def join_input(question: str, piped: str) -> str:
     return f"{question}\n\n{piped.rstrip()}"
 
 
-ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object with text and usage.")
-]
-RawOption = Annotated[
-    bool,
-    typer.Option("--raw", help="Print the model's text as is, terminal control sequences too."),
-]
 QuestionArgument = Annotated[
     str | None, typer.Argument(help="The question; piped stdin is appended.")
 ]
@@ -484,89 +332,3 @@ def turn_json(
     if error is not None:
         data["error"] = {"type": type(error).__name__, "message": str(error)}
     return orjson.dumps(data).decode()
-
-
-# -- models, history, show, rm -------------------------------------------------------------
-
-
-@app.command()
-def models() -> None:
-    """List configured models and whether each one can be reached now."""
-    settings = settings_or_exit()
-    results = asyncio.run(workspace_for(settings).check_models())
-    from chatapp.terminal_text import strip_controls
-
-    for name, model in settings.models.items():
-        mark = "*" if name == settings.default_model else " "
-        # A server's error text is in the status: it must not drive the terminal.
-        typer.echo(f"{mark} {name:<16} {model.backend:<7} {strip_controls(results[name])}")
-    typer.echo(
-        "\nThe embedded SmolLM2-135M is tiny. For better answers add a [models.NAME] table to "
-        f'{settings.config_path} with backend = "llama" and path = a bigger GGUF, or '
-        'backend = "openai"/"ollama" with base_url = your server.'
-    )
-
-
-@app.command()
-def history(
-    search: Annotated[
-        str | None, typer.Option("--search", "-s", help="Only conversations containing this text.")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
-) -> None:
-    """List stored conversations, newest first."""
-    import datetime
-
-    from chatapp.terminal_text import strip_controls
-
-    workspace = workspace_for(settings_or_exit())
-    for summary in workspace.list_conversations(search)[:limit]:
-        when = datetime.datetime.fromtimestamp(summary.updated).strftime("%Y-%m-%d %H:%M")
-        title = strip_controls(summary.title)
-        typer.echo(f"{summary.id}  {when}  {summary.message_count:>4} msgs  {title}")
-
-
-@app.command()
-def show(
-    conversation_id: Annotated[str, typer.Argument(help="Conversation id.")],
-    raw: RawOption = False,
-) -> None:
-    """Print one conversation (its visible branch) as Markdown."""
-    from chatapp.terminal_text import strip_controls
-
-    text = workspace_for(settings_or_exit()).markdown(conversation_id)
-    # Not typer.echo: off a terminal it strips some escapes itself, and --raw means raw.
-    sys.stdout.write(text if raw else strip_controls(text))
-
-
-@app.command()
-def rm(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
-    """Delete a conversation (it stays in the trash for 30 days)."""
-    workspace_for(settings_or_exit()).delete(conversation_id)
-    typer.echo(f"deleted {conversation_id}")
-
-
-# -- config -------------------------------------------------------------------------------
-
-
-@config_app.command("path")
-def config_path() -> None:
-    """Print the config file's path (it need not exist)."""
-    from chatapp.config import default_config_path
-
-    typer.echo(str(default_config_path()))
-
-
-@config_app.command("show")
-def config_show() -> None:
-    """Print the settings in effect, secrets redacted."""
-    import orjson
-
-    from chatapp.config import redacted
-
-    settings = settings_or_exit()
-    typer.echo(orjson.dumps(redacted(settings), option=orjson.OPT_INDENT_2).decode())
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,10 @@
+"""The `chatapp` command: the TUI by default, and scriptable subcommands over the same
+core (`app.py` the frame and the error funnel, `turns.py` ask/regenerate, `stored.py`
+the rest)."""
+
+# Each adds its commands to app, in the order --help lists them.
+from chatapp.cli import turns  # noqa: F401  # isort: skip
+from chatapp.cli import stored  # noqa: F401  # isort: skip
+from chatapp.cli.app import app, main
+
+__all__ = ["app", "main"]
