@@ -85,6 +85,47 @@ class Conversation:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+class MemorySource(StrEnum):
+    """How a memory came to be: the user said it (explicit), accepted a suggestion made
+    from their message (suggested), had it saved without asking (auto, only when
+    memory.auto is on), or brought it from a file (imported)."""
+
+    EXPLICIT = "explicit"
+    SUGGESTED = "suggested"
+    AUTO = "auto"
+    IMPORTED = "imported"
+
+
+@dataclass(slots=True)
+class Memory:
+    """One short fact the user chose to keep. A fact of a known kind has a slot (name,
+    location, diet...): a new value replaces the old, which goes to history for undo."""
+
+    user: str
+    text: str
+    slot: str | None = None
+    source: MemorySource = MemorySource.EXPLICIT
+    # The user message (and its conversation) a suggested or auto memory came from.
+    source_message_id: str | None = None
+    source_conversation_id: str | None = None
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=now)
+    updated: float = field(default_factory=now)
+    pinned: bool = False
+    # Earlier versions, oldest first: {"text", "updated", "source", ...} as they were.
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Memory:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["source"] = MemorySource(values.get("source", MemorySource.EXPLICIT))
+        return cls(**values)
+
+
 class MessageTree:
     """The messages of one conversation, indexed for branch navigation."""
 
