@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from chatapp.core.errors import ConfigError
 
@@ -84,7 +92,11 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_model: str = EMBEDDED_MODEL
-    user: str = Field(default_factory=lambda: _default_user())
+    # Whose data: --user, else CHATAPP_USER, else default_user here, else the OS login.
+    user: str = Field(
+        default_factory=lambda: _default_user(),
+        validation_alias=AliasChoices("default_user", "user"),
+    )
     theme: str | None = None
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     config_path: Path | None = Field(default=None, exclude=True)
@@ -128,8 +140,11 @@ def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
-    """Read config.toml (a missing file means defaults) and resolve API keys from env."""
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] = os.environ, *, user: str | None = None
+) -> Settings:
+    """Read config.toml (a missing file means defaults) and resolve API keys from env;
+    user (from --user) wins over CHATAPP_USER and the file's default_user."""
     path = path or default_config_path(env)
     text = ""
     if path.exists():
@@ -142,8 +157,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(_toml_error(path, error)) from None
     raw.setdefault("data_dir", str(default_data_dir(env)))
-    if env.get("CHATAPP_USER"):
-        raw["user"] = env["CHATAPP_USER"]
+    if user is not None or env.get("CHATAPP_USER"):
+        raw.pop("default_user", None)
+        raw["user"] = user if user is not None else env["CHATAPP_USER"]
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:

@@ -102,6 +102,21 @@ app = typer.Typer(
 config_app = typer.Typer(help="Where the config file is and what it says.")
 app.add_typer(config_app, name="config")
 
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object with text and usage.")
+]
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user", "-u", help="Whose conversations and memory (default: default_user, login)."
+    ),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option("--raw", help="Print the model's text as is, terminal control sequences too."),
+]
+
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     warn(message)
@@ -115,9 +130,10 @@ def warn(message: str) -> None:
     sys.stderr.write(f"chatapp: {strip_controls(message)}\n")
 
 
-def settings_or_exit() -> Settings:
-    """The settings; a bad config file is a ConfigError, one line and exit 2 (Commands)."""
-    return load_settings()
+def settings_or_exit(user: str | None = None) -> Settings:
+    """The settings, for user (--user) if given; a bad config file is a ConfigError, one
+    line and exit 2 (Commands)."""
+    return load_settings(user=user)
 
 
 def workspace_for(settings: Settings, *, saving: bool = False) -> Workspace:
@@ -145,11 +161,12 @@ def main_callback(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an internal error.")
     ] = False,
+    user: UserOption = None,
 ) -> None:
     """With no command, open the chat TUI."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = settings_or_exit()
+    settings = settings_or_exit(user)
     if model is not None:
         check_model(settings, model)
     # The TUI draws on the cores llama.cpp decodes on. OpenMP threads that spin at every
@@ -169,16 +186,6 @@ def main_callback(
 def check_model(settings: Settings, name: str) -> None:
     """An unknown model name is a ConfigError naming the known ones."""
     settings.model(name)
-
-
-ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Configured model name.")]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object with text and usage.")
-]
-RawOption = Annotated[
-    bool,
-    typer.Option("--raw", help="Print the model's text as is, terminal control sequences too."),
-]
 
 
 def main() -> None:

@@ -8,15 +8,22 @@ from typing import Annotated
 
 import typer
 
-from chatapp.cli.app import RawOption, app, config_app, settings_or_exit, workspace_for
+from chatapp.cli.app import (
+    RawOption,
+    UserOption,
+    app,
+    config_app,
+    settings_or_exit,
+    workspace_for,
+)
 
 
 @app.command()
-def models() -> None:
+def models(user: UserOption = None) -> None:
     """List configured models and whether each one can be reached now."""
     from chatapp.terminal_text import strip_controls
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(user)
     results = asyncio.run(workspace_for(settings).check_models())
 
     for name, model in settings.models.items():
@@ -36,13 +43,14 @@ def history(
         str | None, typer.Option("--search", "-s", help="Only conversations containing this text.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    user: UserOption = None,
 ) -> None:
     """List stored conversations, newest first."""
     import datetime
 
     from chatapp.terminal_text import strip_controls
 
-    workspace = workspace_for(settings_or_exit())
+    workspace = workspace_for(settings_or_exit(user))
     for summary in workspace.list_conversations(search)[:limit]:
         when = datetime.datetime.fromtimestamp(summary.updated).strftime("%Y-%m-%d %H:%M")
         title = strip_controls(summary.title)
@@ -53,20 +61,40 @@ def history(
 def show(
     conversation_id: Annotated[str, typer.Argument(help="Conversation id.")],
     raw: RawOption = False,
+    user: UserOption = None,
 ) -> None:
     """Print one conversation (its visible branch) as Markdown."""
     from chatapp.terminal_text import strip_controls
 
-    text = workspace_for(settings_or_exit()).markdown(conversation_id)
+    text = workspace_for(settings_or_exit(user)).markdown(conversation_id)
     # Not typer.echo: off a terminal it strips some escapes itself, and --raw means raw.
     sys.stdout.write(text if raw else strip_controls(text))
 
 
 @app.command()
-def rm(conversation_id: Annotated[str, typer.Argument(help="Conversation id.")]) -> None:
+def rm(
+    conversation_id: Annotated[str, typer.Argument(help="Conversation id.")],
+    user: UserOption = None,
+) -> None:
     """Delete a conversation (it stays in the trash for 30 days)."""
-    workspace_for(settings_or_exit()).delete(conversation_id)
+    workspace_for(settings_or_exit(user)).delete(conversation_id)
     typer.echo(f"deleted {conversation_id}")
+
+
+@app.command()
+def users() -> None:
+    """List the users with data here, and what each has stored."""
+    from chatapp.core.workspace import list_users
+
+    settings = settings_or_exit()
+    found = list_users(settings)
+    for summary in found:
+        mark = "*" if summary.name == settings.user else " "
+        count = summary.conversations
+        noun = "conversation" if count == 1 else "conversations"
+        typer.echo(f"{mark} {summary.name:<24} {count:>5} {noun}")
+    if not found:
+        typer.echo(f"no user has data in {settings.data_dir} yet")
 
 
 # -- config -------------------------------------------------------------------------------
@@ -81,11 +109,11 @@ def config_path() -> None:
 
 
 @config_app.command("show")
-def config_show() -> None:
+def config_show(user: UserOption = None) -> None:
     """Print the settings in effect, secrets redacted."""
     import orjson
 
     from chatapp.config import redacted
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(user)
     typer.echo(orjson.dumps(redacted(settings), option=orjson.OPT_INDENT_2).decode())

@@ -16,6 +16,7 @@ from chatapp.cli.app import (
     JsonOption,
     ModelOption,
     RawOption,
+    UserOption,
     app,
     check_model,
     exit_code,
@@ -97,9 +98,10 @@ def ask(
     truncate: TruncateOption = False,
     json_out: JsonOption = False,
     raw: RawOption = False,
+    user: UserOption = None,
 ) -> None:
     """Ask a question and stream the answer to stdout."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(user)
     asked, piped = read_input(question)
     if model is not None:
         check_model(settings, model)
@@ -164,9 +166,10 @@ def regenerate(
     model: ModelOption = None,
     json_out: JsonOption = False,
     raw: RawOption = False,
+    user: UserOption = None,
 ) -> None:
     """Stream a new reply to the last question of a conversation (kept beside the old one)."""
-    settings = settings_or_exit()
+    settings = settings_or_exit(user)
     if model is not None:
         check_model(settings, model)
 

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatapp.core.backends.pool import ModelPool
@@ -54,7 +55,21 @@ TRASH_DAYS = 30
 # titles.TITLE_TIMEOUT).
 TITLE_WAIT_ON_CLOSE = 10.0
 
-__all__ = ["ConversationSummary", "Workspace"]
+__all__ = ["ConversationSummary", "UserSummary", "Workspace", "list_users"]
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    name: str
+    conversations: int
+
+
+def list_users(settings: Settings) -> list[UserSummary]:
+    """Every user with data under the data folder, with what each has stored."""
+    return [
+        UserSummary(folder.user, folder.conversation_count())
+        for folder in UserDir.all(settings.data_dir)
+    ]
 
 
 class Workspace:

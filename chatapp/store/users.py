@@ -66,6 +66,24 @@ class UserDir:
         write_atomically(probe, b"chatapp can write here\n")
         probe.unlink(missing_ok=True)
 
+    @classmethod
+    def all(cls, data_dir: Path) -> list[UserDir]:
+        """Every user with a folder under data_dir, by name."""
+        users = data_dir / "users"
+        if not users.is_dir():
+            return []
+        return [
+            cls(data_dir, entry.name)
+            for entry in sorted(users.iterdir())
+            if entry.is_dir() and _USER_NAME.fullmatch(entry.name)
+        ]
+
+    def conversation_count(self) -> int:
+        """How many conversations are stored (not counting the trash)."""
+        if not self.conversations.is_dir():
+            return 0
+        return sum(1 for path in self.conversations.glob("*.json"))
+
     def conversation_file(self, conversation_id: str) -> Path:
         return self.conversations / f"{conversation_id}.json"
 
