@@ -1,4 +1,5 @@
-"""Build the prompt: system prompt + as much recent history as fits the token budget."""
+"""Build the prompt: system prompt (with the pinned memories) + as much recent history as
+fits the token budget, the memories relevant to this turn beside the new message."""
 
 from __future__ import annotations
 
@@ -12,6 +13,20 @@ TokenCounter = Callable[[list[ChatMessage]], "int | None"]
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryNotes:
+    """Memories for one prompt, already written as labelled blocks: `system` goes after
+    the system prompt (pinned ones: the same every turn, so the KV cache holds), `turn`
+    before the new user message (the ones relevant now). ids: every memory used."""
+
+    system: str = ""
+    turn: str = ""
+    ids: tuple[str, ...] = ()
+
+
+NO_MEMORY = MemoryNotes()
+
+
+@dataclass(frozen=True, slots=True)
 class BuiltPrompt:
     messages: list[ChatMessage]
     prompt_tokens: int
@@ -21,6 +36,8 @@ class BuiltPrompt:
     dropped: int
     n_ctx: int
     max_tokens: int
+    # The memories in it (their ids), for the reply to record.
+    memory_ids: tuple[str, ...] = ()
 
     @property
     def budget(self) -> int:
@@ -39,6 +56,7 @@ def build_prompt(
     n_ctx: int,
     max_tokens: int,
     count_tokens: TokenCounter | None = None,
+    memory: MemoryNotes = NO_MEMORY,
 ) -> BuiltPrompt:
     """Fit system + history into n_ctx - max_tokens, dropping the oldest turns first.
 
@@ -46,10 +64,13 @@ def build_prompt(
     prefix (system, then history in order) stays byte-stable from turn to turn and
     llama.cpp can reuse its KV cache.
     """
+    system = "\n\n".join(part for part in (system, memory.system) if part) or None
     head: list[ChatMessage] = [{"role": "system", "content": system}] if system else []
     body: list[ChatMessage] = [
         {"role": str(m.role), "content": m.content} for m in history if m.role != Role.SYSTEM
     ]
+    if memory.turn and body and body[-1]["role"] == "user":
+        body[-1] = {"role": "user", "content": f"{memory.turn}\n\n{body[-1]['content']}"}
     budget = n_ctx - max_tokens
 
     def size(start: int) -> tuple[int, bool]:
@@ -70,7 +91,9 @@ def build_prompt(
         tokens, exact = size(start)
     if tokens > budget:
         raise ContextOverflow(tokens, n_ctx, max_tokens)
-    return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens)
+    return BuiltPrompt(
+        head + body[start:], tokens, exact, start, n_ctx, max_tokens, memory.ids
+    )
 
 
 def _first_start_that_fits(

@@ -7,10 +7,11 @@ the branch on view and the model, and announces each step on its EventBus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chatapp.core.backends.base import Backend, GenerationParams
-from chatapp.core.context import BuiltPrompt, build_prompt
+from chatapp.core.context import NO_MEMORY, BuiltPrompt, MemoryNotes, build_prompt
 from chatapp.core.errors import (
     EmptyMessage,
     NotEditable,
@@ -36,6 +37,10 @@ from chatapp.core.turn import Turn, TurnKind
 if TYPE_CHECKING:
     from chatapp.config import ModelConfig
     from chatapp.store.conversations import ConversationRepo
+
+
+# Which memories a prompt about this history carries, as blocks (the Workspace's).
+Recall = Callable[[list[Message]], MemoryNotes]
 
 
 def default_params(model: ModelConfig, **overrides: Any) -> GenerationParams:
@@ -76,6 +81,8 @@ class ChatSession:
         self.is_new = messages is None
         # Set when the model or settings change; saved with the next question.
         self._settings_changed = False
+        # The memories for a prompt about this history (the Workspace's; None: none).
+        self.recall: Recall | None = None
 
     @classmethod
     def new(
@@ -158,10 +165,15 @@ class ChatSession:
         return self._ask("edit", text, original.parent_id, params, replaces=message_id)
 
     def regenerate(
-        self, params: GenerationParams | None = None, *, question_id: str | None = None
+        self,
+        params: GenerationParams | None = None,
+        *,
+        question_id: str | None = None,
+        memory: bool = True,
     ) -> Turn:
         """A new reply (a sibling of the one shown) to the last user message in view, or
-        to question_id (Retry under a failed reply)."""
+        to question_id (Retry under a failed reply); memory=False builds it without any
+        memory, to compare with the reply that had them."""
         if self.generating:
             raise ReplyInProgress()
         thread = self.thread
@@ -173,7 +185,7 @@ class ChatSession:
             raise NothingToRegenerate()
         shown = next((m.id for m in thread if m.parent_id == question.id), None)
         params = params or default_params(self.model)
-        prompt = self._prompt(self.tree.path_to(question.id), params)
+        prompt = self._prompt(self.tree.path_to(question.id), params, memory=memory)
         leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
         return self._start_turn("regenerate", question, prompt, params, leaf_before, shown)
 
@@ -205,13 +217,17 @@ class ChatSession:
         leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
         return self._start_turn(kind, question, prompt, params, leaf_before, replaces)
 
-    def _prompt(self, history: list[Message], params: GenerationParams) -> BuiltPrompt:
+    def _prompt(
+        self, history: list[Message], params: GenerationParams, *, memory: bool = True
+    ) -> BuiltPrompt:
+        notes = self.recall(history) if memory and self.recall is not None else NO_MEMORY
         return build_prompt(
             history,
             system=self.system_prompt,
             n_ctx=self.backend.n_ctx,
             max_tokens=params.max_tokens,
             count_tokens=self.backend.count_tokens,
+            memory=notes,
         )
 
     def _start_turn(
@@ -230,6 +246,7 @@ class ChatSession:
             parent_id=question.id,
             model=self.model.name,
             params=params.to_dict(),
+            memories_used=list(prompt.memory_ids),
         )
         generation = Generation(self.backend, prompt.messages, params)
         self.turn = Turn(self, kind, question, answer, prompt, generation, leaf_before, replaces)

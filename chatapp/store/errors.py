@@ -10,6 +10,7 @@ from chatapp.core.errors import StoreError
 __all__ = [
     "ConversationNotFound",
     "CorruptFile",
+    "MemoryNotFound",
     "StorageUnavailable",
     "StoreBusy",
     "StoreError",
@@ -36,6 +37,12 @@ class ConversationNotFound(StoreError):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(f"conversation {conversation_id} not found")
         self.conversation_id = conversation_id
+
+
+class MemoryNotFound(StoreError):
+    def __init__(self, memory_id: str) -> None:
+        super().__init__(f"memory {memory_id} not found")
+        self.memory_id = memory_id
 
 
 class CorruptFile(StoreError):

@@ -103,7 +103,7 @@ class OrjsonStorage(Storage):
                 if current != raw:
                     with contextlib.suppress(ValueError):
                         return _parse(current)
-                target = _corrupt_name(self.path)
+                target = corrupt_name(self.path)
                 move_file(self.path, target)
         except StorageUnavailable as error:
             raise StoreError(
@@ -291,7 +291,7 @@ def _parse(raw: bytes) -> Tables:
     return data
 
 
-def _corrupt_name(path: Path) -> Path:
+def corrupt_name(path: Path) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     number = 1

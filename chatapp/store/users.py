@@ -5,6 +5,7 @@ folder is known only here.
         index.json              conversation summaries (a cache, rebuilt at will)
         conversations/<id>.json one TinyDB file per conversation
         trash/<id>.json         deleted conversations, purged after TRASH_DAYS
+        memory.json             the facts the user chose to keep (one TinyDB file)
         ui.json                 theme, sidebar, the unsent draft
 """
 
@@ -44,6 +45,7 @@ class UserDir:
         self.conversations = self.root / "conversations"
         self.trash = self.root / "trash"
         self.index = self.root / "index.json"
+        self.memory = self.root / "memory.json"
         self.ui_state = self.root / "ui.json"
 
     def ensure(self) -> UserDir:
