@@ -55,6 +55,8 @@ class ModelConfig(BaseModel):
     repeat_penalty: float | None = Field(default=None, gt=0)
     max_tokens: int = Field(default=512, gt=0)
     timeout: float = Field(default=60.0, gt=0)
+    # Ask this model for memory suggestions too (beside the rules); for capable models.
+    extract_memories: bool = False
 
     @model_validator(mode="after")
     def _needs_a_location(self) -> ModelConfig:
@@ -88,6 +90,17 @@ def embedded_model() -> ModelConfig:
     )
 
 
+class MemorySettings(BaseModel):
+    """[memory] in config.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Save suggested facts without asking (off: each waits for the user's yes).
+    auto: bool = False
+    # The most tokens the memories of one prompt may take; whole facts only.
+    budget_tokens: int = Field(default=200, ge=0)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +111,7 @@ class Settings(BaseModel):
         validation_alias=AliasChoices("default_user", "user"),
     )
     theme: str | None = None
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     config_path: Path | None = Field(default=None, exclude=True)
     data_dir: Path = Field(default_factory=lambda: default_data_dir())

@@ -5,6 +5,7 @@ the rest)."""
 # Each adds its commands to app, in the order --help lists them.
 from chatapp.cli import turns  # noqa: F401  # isort: skip
 from chatapp.cli import stored  # noqa: F401  # isort: skip
+from chatapp.cli import memory  # noqa: F401  # isort: skip
 from chatapp.cli.app import app, main
 
 __all__ = ["app", "main"]

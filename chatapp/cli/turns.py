@@ -166,6 +166,9 @@ def regenerate(
     model: ModelOption = None,
     json_out: JsonOption = False,
     raw: RawOption = False,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Build the reply without any memory.")
+    ] = False,
     user: UserOption = None,
 ) -> None:
     """Stream a new reply to the last question of a conversation (kept beside the old one)."""
@@ -180,7 +183,7 @@ def regenerate(
     run_turn(
         settings,
         open_session,
-        lambda session: session.regenerate(),
+        lambda session: session.regenerate(memory=not no_memory),
         json_out=json_out,
         raw=raw,
         saving=True,
@@ -276,14 +279,14 @@ async def _stream_turn(
             error = ContextOverflow(error.prompt_tokens, error.n_ctx, 0, overflow_advice(""))
         end_of_text()
         if json_out:
-            sys.stdout.write(turn_json(session, turn, error) + "\n")
+            sys.stdout.write(turn_json(session, turn, error, workspace) + "\n")
         sys.stdout.flush()
         raise fail(str(error), exit_code(error)) from None
     except asyncio.CancelledError:
         # Ctrl-C: the turn stops and keeps what arrived; a script still gets its object.
         end_of_text()
         if json_out:
-            sys.stdout.write(turn_json(session, turn, Interrupted()) + "\n")
+            sys.stdout.write(turn_json(session, turn, Interrupted(), workspace) + "\n")
         sys.stdout.flush()
         raise
     finally:
@@ -291,8 +294,16 @@ async def _stream_turn(
         await workspace.aclose()
     end_of_text()
     if json_out:
-        sys.stdout.write(turn_json(session, turn) + "\n")
+        sys.stdout.write(turn_json(session, turn, None, workspace) + "\n")
     sys.stdout.flush()
+
+
+def memories_of(ids: list[str], workspace: Workspace | None) -> list[dict[str, str]]:
+    """The memories a reply used, as {"id", "text"}, in prompt order."""
+    if not ids or workspace is None:
+        return []
+    by_id = {memory.id: memory for memory in workspace.memory.book.list()}
+    return [{"id": i, "text": by_id[i].text} for i in ids if i in by_id]
 
 
 class Interrupted(Exception):
@@ -303,7 +314,10 @@ class Interrupted(Exception):
 
 
 def turn_json(
-    session: ChatSession | None, turn: Turn | None, error: Exception | None = None
+    session: ChatSession | None,
+    turn: Turn | None,
+    error: Exception | None = None,
+    workspace: Workspace | None = None,
 ) -> str:
     """The reply as one JSON object; with error, also what failed and whatever text came.
     Ids are null for what was never made; saved says whether it is on disk."""
@@ -331,6 +345,7 @@ def turn_json(
                 "time_to_first_token": usage.time_to_first_token if usage else None,
                 "dropped_messages": turn.prompt.dropped,
             },
+            "memories": memories_of(message.memories_used, workspace),
         }
     if error is not None:
         data["error"] = {"type": type(error).__name__, "message": str(error)}

@@ -91,9 +91,7 @@ def build_prompt(
         tokens, exact = size(start)
     if tokens > budget:
         raise ContextOverflow(tokens, n_ctx, max_tokens)
-    return BuiltPrompt(
-        head + body[start:], tokens, exact, start, n_ctx, max_tokens, memory.ids
-    )
+    return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens, memory.ids)
 
 
 def _first_start_that_fits(

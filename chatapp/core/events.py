@@ -112,6 +112,26 @@ class SavingStopped(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemorySuggested(Event):
+    """Facts the user stated about themselves in message_id, waiting for their yes:
+    (text, slot) pairs, in the order they were said."""
+
+    message_id: str
+    suggestions: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryChanged(Event):
+    """A memory was added, replaced, edited, pinned, deleted or restored (conversation_id
+    is the conversation it came from, or ""). summary is the one line to show, e.g.
+    "memory updated: Lives in Berlin (was: Lives in Paris)"."""
+
+    kind: str
+    memory_ids: tuple[str, ...]
+    summary: str
+
+
 Listener = Callable[[Event], None]
 
 

@@ -32,12 +32,16 @@ from chatapp.core.events import (
     EventBus,
     ReplyFinished,
     SavingStopped,
+    TurnStored,
 )
 from chatapp.core.markdown import conversation_markdown
+from chatapp.core.memory.book import MemoryBook
+from chatapp.core.memory.user_memory import UserMemory
 from chatapp.core.session import ChatSession
 from chatapp.core.titles import generate_title, plain_title
 from chatapp.store.conversations import ConversationRepo, ConversationSummary
 from chatapp.store.errors import StorageUnavailable, StoreError
+from chatapp.store.memory import MemoryRepo
 from chatapp.store.ui_state import UiStateRepo
 from chatapp.store.users import UserDir
 
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from chatapp.config import ModelConfig, Settings
-    from chatapp.core.models import Conversation
+    from chatapp.core.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,11 @@ class Workspace:
         self._told_damaged: set[str] = set()
         # Sessions and saving_off change from worker threads too.
         self._lock = threading.Lock()
+        self._memory: UserMemory | None = None
+        self._incognito: set[str] = set()
+        self._suggesting: set[asyncio.Task[object]] = set()
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
+        self.events.subscribe(self._suggest_memories, TurnStored)
 
     @property
     def conversations(self) -> ConversationRepo:
@@ -104,6 +112,51 @@ class Workspace:
                 self.folder, on_unavailable=self._storage_unavailable
             )
         return self._conversations
+
+    @property
+    def memory(self) -> UserMemory:
+        """The user's memory (made on first use; reading it creates nothing on disk)."""
+        if self._memory is None:
+            repo = MemoryRepo(self.folder, on_unavailable=self._storage_unavailable)
+            self._memory = UserMemory(
+                MemoryBook(repo, self.user),
+                self.events,
+                budget_tokens=self.settings.memory.budget_tokens,
+                auto=self.settings.memory.auto,
+                enabled=self.memory_enabled,
+            )
+        return self._memory
+
+    def memory_enabled(self) -> bool:
+        """Memory is on unless the user turned it off (remembered per user)."""
+        try:
+            return self.load_ui_state().get("memory", True) is not False
+        except ChatappError:
+            return True
+
+    def set_memory_enabled(self, on: bool) -> None:
+        self.save_ui_state({"memory": on})
+
+    def _suggest_memories(self, event: Event) -> None:
+        """After a user message is stored, look for facts in it (off the event loop)."""
+        assert isinstance(event, TurnStored)
+        session = self._sessions.get(event.conversation_id)
+        if session is None or session.id in self._incognito or event.message_id not in session.tree:
+            return
+        message = session.tree.get(event.message_id)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._suggest_in_thread(message))
+        self._suggesting.add(task)
+        task.add_done_callback(self._suggesting.discard)
+
+    async def _suggest_in_thread(self, message: Message) -> None:
+        try:
+            await asyncio.to_thread(self.memory.suggest, message)
+        except ChatappError as error:
+            log.warning("no memory suggestions for %s: %s", message.id, error)
 
     # -- saving, or not -------------------------------------------------------------------
 
@@ -153,22 +206,32 @@ class Workspace:
     # -- sessions -------------------------------------------------------------------------
 
     def new_session(
-        self, model: str | None = None, *, system: str | None = None, save: bool = True
+        self,
+        model: str | None = None,
+        *,
+        system: str | None = None,
+        save: bool = True,
+        incognito: bool = False,
     ) -> ChatSession:
         """A new conversation; it is written to disk with its first message (never when
-        save is False)."""
+        save is False). An incognito one is never saved and neither reads nor writes
+        memory."""
         config = self.models.config(model)
         # Made first: making the store can find the folder unwritable (saving off).
         conversations = self.conversations
-        repo = conversations if save and self.saving_off is None else None
+        saved = save and not incognito and self.saving_off is None
         session = ChatSession.new(
-            repo,
+            conversations if saved else None,
             self.models.get(config.name),
             config,
             user=self.user,
             system=system,
             events=self.events,
         )
+        if incognito:
+            self._incognito.add(session.id)
+        else:
+            session.recall = self.memory.recall
         return self._track(session)
 
     def open_session(
@@ -189,6 +252,7 @@ class Workspace:
         if model is not None and model != config.name:
             chosen = self.models.config(model)
             session.use_model(self.models.get(chosen.name), chosen)
+        session.recall = self.memory.recall
         return self._track(session)
 
     def use_model(self, session: ChatSession, model: str) -> None:

@@ -55,6 +55,15 @@ class MemoryRepo:
             folder.memory, lock_timeout=lock_timeout, on_unavailable=on_unavailable
         )
 
+    def version(self) -> tuple[int, int] | None:
+        """(mtime_ns, size) of the file, None if there is none: changes with every write,
+        this process's or another's, so a cache built on all() knows when to rebuild."""
+        try:
+            stat = self.folder.memory.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
     def all(self) -> list[Memory]:
         """Every memory, oldest first; a missing file is an empty list."""
         with self._file.reading() as db:

@@ -214,6 +214,10 @@ class MemoryBook:
 
     # -- reading -----------------------------------------------------------------------
 
+    def version(self) -> tuple[int, int] | None:
+        """Changes with every write to the memories, from any process (for caches)."""
+        return self._repo.version()
+
     def get(self, memory_id: str) -> Memory:
         return self._repo.get(memory_id)
 
