@@ -90,11 +90,16 @@ def users() -> None:
     found = list_users(settings)
     for summary in found:
         mark = "*" if summary.name == settings.user else " "
-        count = summary.conversations
-        noun = "conversation" if count == 1 else "conversations"
-        typer.echo(f"{mark} {summary.name:<24} {count:>5} {noun}")
+        typer.echo(
+            f"{mark} {summary.name:<24} {plural(summary.conversations, 'conversation')}, "
+            f"{plural(summary.memories, 'memory', 'memories')}"
+        )
     if not found:
         typer.echo(f"no user has data in {settings.data_dir} yet")
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:>5} {one if count == 1 else (many or one + 's')}"
 
 
 # -- config -------------------------------------------------------------------------------

@@ -66,12 +66,13 @@ __all__ = ["ConversationSummary", "UserSummary", "Workspace", "list_users"]
 class UserSummary:
     name: str
     conversations: int
+    memories: int
 
 
 def list_users(settings: Settings) -> list[UserSummary]:
     """Every user with data under the data folder, with what each has stored."""
     return [
-        UserSummary(folder.user, folder.conversation_count())
+        UserSummary(folder.user, folder.conversation_count(), len(MemoryRepo(folder).all()))
         for folder in UserDir.all(settings.data_dir)
     ]
 

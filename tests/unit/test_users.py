@@ -25,8 +25,13 @@ def test_each_user_sees_only_their_own_conversations(env, scripted_server) -> No
     assert run(env, "ask", "-u", "bob", "--continue", "go on").stdout.startswith("You said")
     assert "go on" not in run(env, "show", "-u", "alice", alice_id).stdout
 
+    assert run(env, "memory", "add", "-u", "bob", "I live in Oslo").returncode == 0
     listed = run(env, "users").stdout.splitlines()
-    assert [line.split()[:2] for line in listed] == [["alice", "1"], ["bob", "2"]]
+    assert [line.split()[:5] for line in listed] == [
+        ["alice", "1", "conversation,", "0", "memories"],
+        ["bob", "2", "conversations,", "1", "memory"],
+    ]
+    assert "Oslo" not in run(env, "memory", "list", "-u", "alice").stdout
 
 
 def test_default_user_in_the_config_and_the_environment(env, scripted_server) -> None:
