@@ -86,6 +86,16 @@ def chunks(text: str, count: int = CHUNKS, seed: int = 11) -> list[str]:
     return [text[start:end] for start, end in zip(edges, edges[1:], strict=False)]
 
 
+def big_draft(shape: str, size: int = 2_000_000) -> str:
+    """size characters to paste into the prompt, as a log file pastes ("lines": short
+    lines) or as minified JSON does ("one line")."""
+    if shape == "lines":
+        line = "2024-05-01T12:00:00 INFO request served in 12 ms, cache hit, user agent curl\n"
+    else:
+        line = "the quick brown fox jumps over the lazy dog, "
+    return line * (size // len(line))
+
+
 # -- figures and their report ---------------------------------------------------------------
 
 
@@ -244,6 +254,18 @@ def prompt_input(app: Any) -> Any:
 def set_prompt(app: Any, text: str) -> None:
     """Put text in the prompt at once, as a paste does (typing it takes a key each)."""
     prompt_input(app).text = text
+
+
+async def paste(app: Any, pilot: Any, text: str) -> None:
+    """Paste text at the prompt's cursor as a terminal does (one Paste event); return once
+    it is in the prompt."""
+    from textual import events
+
+    box = prompt_input(app)
+    expected = len(box.text) + len(text)
+    box.post_message(events.Paste(text))
+    while len(box.text) < expected:
+        await pilot.pause(0.05)
 
 
 async def type_text(pilot: Any, text: str) -> None:

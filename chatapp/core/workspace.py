@@ -87,6 +87,7 @@ class Workspace:
         self.models = ModelPool(settings)
         self._conversations: ConversationRepo | None = None
         self._ui_state: UiStateRepo | None = None
+        self._prefs: UiStateRepo | None = None
         self._sessions: weakref.WeakValueDictionary[str, ChatSession] = (
             weakref.WeakValueDictionary()
         )
@@ -131,12 +132,19 @@ class Workspace:
     def memory_enabled(self) -> bool:
         """Memory is on unless the user turned it off (remembered per user)."""
         try:
-            return self.load_ui_state().get("memory", True) is not False
+            return self._preferences().load().get("memory", True) is not False
         except ChatappError:
             return True
 
     def set_memory_enabled(self, on: bool) -> None:
-        self.save_ui_state({"memory": on})
+        self._preferences().save({"memory": on})
+
+    def _preferences(self) -> UiStateRepo:
+        if self._prefs is None:
+            self._prefs = UiStateRepo(
+                self.folder, path=self.folder.preferences, on_unavailable=self._storage_unavailable
+            )
+        return self._prefs
 
     def _suggest_memories(self, event: Event) -> None:
         """After a user message is stored, look for facts in it (off the event loop)."""

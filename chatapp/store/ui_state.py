@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from chatapp.store.tinystore import Reporter, TinyFile
@@ -12,12 +13,19 @@ STATE_ID = 1
 
 
 class UiStateRepo:
-    """Key/value pairs in the user's ui.json (one TinyDB document)."""
+    """Key/value pairs in one TinyDB document: the user's ui.json, or another file of the
+    same kind (preferences.json)."""
 
-    def __init__(self, folder: UserDir, *, on_unavailable: Reporter | None = None) -> None:
+    def __init__(
+        self,
+        folder: UserDir,
+        *,
+        path: Path | None = None,
+        on_unavailable: Reporter | None = None,
+    ) -> None:
         self._folder = folder
         self._folder_made = False
-        self._file = TinyFile(folder.ui_state, on_unavailable=on_unavailable)
+        self._file = TinyFile(path or folder.ui_state, on_unavailable=on_unavailable)
 
     def load(self) -> dict[str, Any]:
         if not self._file.exists():

@@ -7,6 +7,7 @@ folder is known only here.
         trash/<id>.json         deleted conversations, purged after TRASH_DAYS
         memory.json             the facts the user chose to keep (one TinyDB file)
         ui.json                 theme, sidebar, the unsent draft
+        preferences.json        the user's choices the core reads (memory on or off)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class UserDir:
         self.index = self.root / "index.json"
         self.memory = self.root / "memory.json"
         self.ui_state = self.root / "ui.json"
+        self.preferences = self.root / "preferences.json"
 
     def ensure(self) -> UserDir:
         for directory in (

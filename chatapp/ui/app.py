@@ -46,7 +46,9 @@ class ChatApp(App[None]):
         super().__init__()
         self.workspace = workspace
         self.model_name = model_name
-        self.remembered = Remembered({}, workspace.save_ui_state)
+        self.remembered = Remembered(
+            {}, workspace.save_ui_state, on_failure=self._remembering_failed
+        )
         # Until the state is read, theme changes are the app's own defaults, not choices.
         self._state_loaded = False
         # When the last key arrived (time.monotonic()): streamed text and full garbage
@@ -73,6 +75,14 @@ class ChatApp(App[None]):
         self.call_after_refresh(self.collector.install)
         self.call_after_refresh(self.purge_trash)
         self.set_interval(1.0, self.collector.tick)
+
+    def _remembering_failed(self, reason: str) -> None:
+        self.notify(
+            f"{reason}; your draft is kept here and saved when it can be",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
 
     def _relay(self, event: Event) -> None:
         """Core events reach every screen as a message (emit may run in any thread)."""

@@ -6,7 +6,8 @@ from chatapp.ui.screens.keys import KeysScreen
 
 
 async def test_f1_shows_the_keys_and_closes_again(open_chat, settings):
-    async with open_chat(settings) as chat:
+    # Tall enough for the whole page: every key of the chat screen, the sidebar's last.
+    async with open_chat(settings, size=(110, 60)) as chat:
         await chat.press("f1")
         await chat.wait_until(lambda: isinstance(chat.app.screen, KeysScreen), "the keys page")
         page = chat.text()
@@ -21,6 +22,8 @@ async def test_f1_shows_the_keys_and_closes_again(open_chat, settings):
             "e  Edit",
             "← [  Previous version",
             "F2 r  Rename",
+            "ctrl+c  While a reply streams: stop it, as Esc does",
+            "F3  See, search, edit and undo what is remembered",
         ):
             assert row in page, row
         await chat.press("f1")
@@ -47,7 +50,8 @@ async def test_question_mark_types_in_the_box_but_opens_keys_elsewhere(
 
 
 async def test_ctrl_p_lists_the_apps_commands_and_runs_them(open_chat, settings):
-    async with open_chat(settings) as chat:
+    # Tall enough for the whole list.
+    async with open_chat(settings, size=(110, 60)) as chat:
         await chat.press("ctrl+p")
         await chat.wait_for_text("Search for commands")
         listed = chat.text()
@@ -59,6 +63,9 @@ async def test_ctrl_p_lists_the_apps_commands_and_runs_them(open_chat, settings)
             "Search conversations",
             "Copy last reply",
             "Show keys",
+            "Memory",
+            "Regenerate without memory",
+            "New incognito chat",
         ):
             assert command in listed, command
 

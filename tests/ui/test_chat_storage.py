@@ -17,7 +17,9 @@ def files_of(folder) -> dict[str, bytes]:
 
 
 def saving_banner(chat) -> str:
-    return chat.line_of(chat.screen.query_one("#saving", Static))
+    """The banner's text (read from the widget: a toast may be drawn over it)."""
+    banner = chat.screen.query_one("#saving", Static)
+    return str(banner.content) if banner.display and chat.screen.has_class("-not-saving") else ""
 
 
 async def test_a_read_only_data_folder_lists_history_and_chats_without_saving(

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from chatapp.config import ModelConfig
 from chatapp.core.errors import ChatappError
@@ -24,6 +25,8 @@ from chatapp.core.events import (
     ConversationDeleted,
     ConversationRenamed,
     ConversationRestored,
+    MemoryChanged,
+    MemorySuggested,
     SavingStopped,
 )
 from chatapp.core.models import Message, Role
@@ -33,6 +36,7 @@ from chatapp.core.workspace import Workspace
 from chatapp.ui.composer import Composer
 from chatapp.ui.messages import CoreEvent
 from chatapp.ui.remembered import Remembered
+from chatapp.ui.screens.chat_memory import MemoryActions
 from chatapp.ui.screens.chat_sidebar import SidebarActions
 from chatapp.ui.screens.chat_turns import TurnDisplay
 from chatapp.ui.screens.keys import KeySection, rows
@@ -46,7 +50,7 @@ from chatapp.ui.widgets.thread_view import ThreadView
 KEYS_TOOLTIP = "All the keys (this page)"
 
 
-class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
+class ChatScreen(SidebarActions, MemoryActions, TurnDisplay, Screen[None]):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
         Binding("ctrl+n", "new_chat", "New chat", tooltip="Start a new conversation"),
@@ -67,7 +71,17 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             "Regenerate",
             tooltip="A new reply to the last question; the old one stays",
         ),
+        Binding(
+            "ctrl+g",
+            "regenerate_without_memory",
+            "Without memory",
+            show=False,
+            tooltip="A new reply to the last question built without any memory, to compare",
+        ),
         Binding("ctrl+o", "pick_model", "Model", tooltip="Switch the model for the next replies"),
+        Binding(
+            "f3", "open_memory", "Memory", tooltip="See, search, edit and undo what is remembered"
+        ),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", tooltip="Show or hide the conversations"),
         Binding("ctrl+f", "search", "Search", show=False, tooltip="Search the conversations"),
         # Priority, or the prompt's own ctrl+z (undo typing) would always win; check_action
@@ -100,6 +114,8 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         self.composer = Composer()
         self.deleted: list[str] = []
         self._undo_delete_armed = False
+        # A new chat started as incognito: not kept, and no memory read or written.
+        self.incognito = False
 
     @property
     def current_model(self) -> ModelConfig:
@@ -128,6 +144,8 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.prompt.move_cursor(self.prompt.document.end)
         # After the first paint: the screen shows at once, the model loads behind it.
         self.call_after_refresh(self.prepare_model)
+        if self.workspace.saving_off is not None:
+            self.show_saving_off(self.workspace.saving_off)
         self.call_after_refresh(self.check_storage)
 
     @on(CoreEvent)
@@ -140,6 +158,8 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.show_saving_off(event.reason)
         elif isinstance(event, ConversationDamaged):
             self.notify(event.message, severity="warning", timeout=10, markup=False)
+        elif isinstance(event, MemoryChanged | MemorySuggested):
+            self.memory_event(event)
 
     # -- saving, or not -------------------------------------------------------------------
 
@@ -149,11 +169,27 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         self.workspace.check_storage()
 
     def show_saving_off(self, reason: str) -> None:
-        """A banner that stays: replies still come, nothing more is written this run."""
+        """A banner that stays: replies still come, conversations are not written."""
         self.query_one("#saving", Static).update(
-            f"not saving: {reason} · replies still come; nothing is written until restart"
+            f"not saving: {reason} · replies still come; conversations are not written "
+            "until chatapp restarts"
         )
         self.add_class("-not-saving")
+
+    def save_later(self, save: Callable[[], None]) -> None:
+        """Run a save in a thread; if it fails, on_worker_state_changed says so."""
+        self.run_worker(asyncio.to_thread(save), group="save", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a background job's failure is told: a ChatappError is a toast
+        and the app goes on; anything else is a bug and is raised."""
+        error = event.worker.error
+        if event.state != WorkerState.ERROR or event.worker.exit_on_error:
+            return  # Textual itself stops the app for the others
+        if isinstance(error, ChatappError):
+            self.notify(str(error), severity="error", timeout=10, markup=False)
+        elif error is not None:
+            raise error
 
     # -- the thread -----------------------------------------------------------------------
 
@@ -221,6 +257,8 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
     def submitted(self, event: PromptInput.Submitted) -> None:
         if self.composer.pending is not None or is_blank(event.text):
             return
+        if self.composer.editing is None and self.memory_command(event.text):
+            return
         if self.session is not None and self.session.generating:
             self.notify("Still answering: press Esc to stop, then send", severity="warning")
         elif not self.workspace.models.ready(self.current_model.name):
@@ -229,10 +267,12 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.send(event.text)
 
     def send(self, text: str) -> None:
-        if self.session is None:
-            self.session = self.workspace.new_session(self.current_model.name)
         editing = self.composer.editing
         try:
+            if self.session is None:
+                self.session = self.workspace.new_session(
+                    self.current_model.name, incognito=self.incognito
+                )
             if editing is not None:
                 turn = self.session.edit(editing.id, text)
             else:
@@ -303,7 +343,9 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             return self.session is not None and self.session.generating
         return super().check_action(action, parameters)
 
-    def action_new_chat(self) -> None:
+    def action_new_chat(self, incognito: bool = False) -> None:
+        self.incognito = incognito
+        self.status.incognito = incognito
         turn = self.session.turn if self.session is not None else None
         if turn is not None and not turn.done:
             turn.stop()
@@ -317,7 +359,10 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         self.status.tokens_per_second = None
         self.prompt.focus()
 
-    def action_regenerate(self, question_id: str | None = None) -> None:
+    def action_regenerate_without_memory(self) -> None:
+        self.action_regenerate(memory=False)
+
+    def action_regenerate(self, question_id: str | None = None, memory: bool = True) -> None:
         session = self.session
         if session is None or session.generating or self.composer.pending is not None:
             return
@@ -326,7 +371,7 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
             self.prepare_model()
             return
         try:
-            turn = session.regenerate(question_id=question_id)
+            turn = session.regenerate(question_id=question_id, memory=memory)
         except ChatappError as error:
             self.notify(str(error), severity="error", markup=False)
             return
@@ -344,8 +389,12 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         session = self.session
         if session is None or session.generating:
             return
-        shown = session.switch_sibling(event.message_id, event.step)
-        self.run_worker(asyncio.to_thread(session.save_conversation))
+        try:
+            shown = session.switch_sibling(event.message_id, event.step)
+        except ChatappError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.save_later(session.save_conversation)
         self.run_worker(self._after_switch(shown), group="open", exclusive=True)
 
     async def _after_switch(self, shown_id: str) -> None:
@@ -380,9 +429,11 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         self.set_class(bool(text), "-banner")
 
     @on(PromptInput.Changed)
-    def draft_changed(self) -> None:
+    def draft_changed(self, event: PromptInput.Changed) -> None:
         self._undo_delete_armed = False
-        self.remembered.set_draft(self.prompt.text)
+        # Read once typing pauses, not per key: the box may hold megabytes.
+        box = event.text_area
+        self.remembered.draft_changed(lambda: box.text)
 
     # -- models ---------------------------------------------------------------------------
 
@@ -393,11 +444,17 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
     def use_model(self, name: str | None) -> None:
         if name is None or name == self.current_model.name:
             return
+        try:
+            chosen = self.workspace.model(name)
+            if self.session is not None:
+                self.workspace.use_model(self.session, name)
+        except ChatappError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
         if self.session is not None:
-            self.workspace.use_model(self.session, name)
-            self.run_worker(asyncio.to_thread(self.session.save_conversation))
+            self.save_later(self.session.save_conversation)
         # New chats go on with the model picked last.
-        self._new_chat_model = self.workspace.model(name)
+        self._new_chat_model = chosen
         self.set_model_status(self.current_model)
         self.notify(f"Next replies come from {self.current_model.label}", markup=False)
         self.prepare_model()
@@ -423,7 +480,24 @@ class ChatScreen(SidebarActions, TurnDisplay, Screen[None]):
         yield SystemCommand(
             "Regenerate", "A new reply to the last question (ctrl+r)", self.action_regenerate
         )
-        yield SystemCommand("Stop", "Stop the reply being generated (esc)", self.action_stop)
+        yield SystemCommand(
+            "Stop", "Stop the reply being generated (esc, or ctrl+c)", self.action_stop
+        )
+        yield SystemCommand(
+            "Memory",
+            "See, search, edit and delete what is remembered (F3)",
+            self.action_open_memory,
+        )
+        yield SystemCommand(
+            "Regenerate without memory",
+            "A new reply built without memories, beside the one with them (ctrl+g)",
+            self.action_regenerate_without_memory,
+        )
+        yield SystemCommand(
+            "New incognito chat",
+            "Not kept in history; memory neither read nor written",
+            lambda: self.action_new_chat(incognito=True),
+        )
         yield SystemCommand(
             "Toggle sidebar", "Show or hide the conversations (ctrl+b)", self.action_toggle_sidebar
         )

@@ -92,6 +92,22 @@ class SidebarActions(Screen[None]):
         self.deleted.append(conversation_id)
         self._undo_delete_armed = True
         self.notify("Conversation deleted. Press ctrl+z to undo.")
+        await self.offer_to_forget_its_memories(conversation_id)
+
+    async def offer_to_forget_its_memories(self, conversation_id: str) -> None:
+        """A deleted chat's facts need not live on: offer to forget what came from it."""
+        memory = self.workspace.memory
+        try:
+            found = await asyncio.to_thread(memory.book.from_conversation, conversation_id)
+            if not found:
+                return
+            noun = "memory" if len(found) == 1 else f"{len(found)} memories"
+            listed = "\n".join(f"· {m.text}" for m in found[:6])
+            question = f"Also forget the {noun} that came from it?\n{listed}"
+            if await self.app.push_screen_wait(ConfirmScreen(question)):
+                await asyncio.to_thread(memory.forget, [m.id for m in found])
+        except ChatappError as error:
+            self.notify(str(error), severity="error", markup=False)
 
     @work
     async def action_undo_delete(self) -> None:

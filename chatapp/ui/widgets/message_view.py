@@ -132,6 +132,14 @@ class MessageView(Vertical, can_focus=True):
             super().__init__()
             self.message_id = message_id
 
+    class MemoriesWanted(TextualMessage):
+        """Details opened on a reply that used memories: the screen sends their texts
+        with show_memories (they live in the user's memory, not in the message)."""
+
+        def __init__(self, view: MessageView) -> None:
+            super().__init__()
+            self.view = view
+
     def __init__(self, message: Message, versions: tuple[int, int] = (1, 1)) -> None:
         super().__init__(classes=f"-{message.role}")
         self.message = message
@@ -140,6 +148,8 @@ class MessageView(Vertical, can_focus=True):
         self._tail: Body | None = None
         self._tail_text = ""
         self._code_index = 0
+        # The texts of the memories this reply used, once asked for (None: not yet).
+        self._memories: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="header"):
@@ -171,6 +181,9 @@ class MessageView(Vertical, can_focus=True):
         ]
         if message.role == Role.ASSISTANT and message.model:
             parts.append((f"  {message.model}", "dim"))
+        if used := len(message.memories_used):
+            noun = "memory" if used == 1 else "memories"
+            parts.append((f"  used {used} {noun} (i)", "dim italic"))
         if message.finish_reason == FinishReason.CANCELLED:
             parts.append(("  [stopped]", "italic"))
         elif message.incomplete:
@@ -193,7 +206,18 @@ class MessageView(Vertical, can_focus=True):
             parts.append(f"{message.tokens_per_second:.1f} tok/s")
         if message.finish_reason:
             parts.append(f"finish: {message.finish_reason}")
-        return Content.styled(" · ".join(parts), "dim")
+        details = Content.styled(" · ".join(parts), "dim")
+        if not message.memories_used:
+            return details
+        if self._memories is None:
+            return Content.assemble(details, ("\nmemories used: …", "dim"))
+        listed = "".join(f"\n  · {text}" for text in self._memories) or " (since deleted)"
+        return Content.assemble(details, ("\nmemories used:", "dim"), (listed, "dim italic"))
+
+    def show_memories(self, texts: list[str]) -> None:
+        """The texts of the memories this reply used (from the screen)."""
+        self._memories = texts
+        self.query_one(".details", Static).update(self._details_text())
 
     def set_versions(self, versions: tuple[int, int]) -> None:
         if versions == self.versions:
@@ -206,6 +230,8 @@ class MessageView(Vertical, can_focus=True):
 
     def watch_details_visible(self, shown: bool) -> None:
         self.set_class(shown, "-details")
+        if shown and self.message.memories_used and self._memories is None:
+            self.post_message(self.MemoriesWanted(self))
 
     # -- streaming ------------------------------------------------------------------------
 

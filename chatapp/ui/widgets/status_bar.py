@@ -33,6 +33,8 @@ class StatusBar(Widget):
 
     model: reactive[str] = reactive("")
     user: reactive[str] = reactive("")
+    incognito: reactive[bool] = reactive(False)
+    """A chat not kept in history, with no memory read or written."""
     context_used: reactive[int] = reactive(0)
     context_total: reactive[int] = reactive(0)
     dropped: reactive[int] = reactive(0)
@@ -57,6 +59,8 @@ class StatusBar(Widget):
 
     def _parts(self) -> list[str]:
         parts = [part for part in (self.model, self.user) if part]
+        if self.incognito:
+            parts.append("incognito")
         if self.context_total > 0:
             parts.append(f"ctx {self.context_used:,}/{self.context_total:,}")
         if self.context_nearly_full:
