@@ -6,10 +6,11 @@ ones do; a few pinned) and synthetic conversations (a new user message plus the 
 turns before it, assistant replies included), then times what the Workspace does: build
 the index once per change of the memories (from nothing, and again after one change
 reusing the index before), and select() against it per reply. Prints p50/p95 and the
-ratio of the p95 select time at 10,000 memories to that at 100. The last line is one
-JSON object for CI.
+ratio of the p95 select time at 10,000 memories to that at 100. Then the added cost per
+reply: time to first token on the embedded model with memory on ÷ off, in the same run.
+The last line is one JSON object for CI.
 
-    python bench/memory.py [--queries 400] [--seed 7]
+    python bench/memory.py [--queries 400] [--seed 7] [--turns 12] [--memories 300]
 """
 
 from __future__ import annotations
@@ -353,12 +354,91 @@ def retrieval(queries: int, seed: int) -> dict[str, Any]:
     return figures
 
 
+TARGET_TTFT_RATIO = 1.05
+TTFT_QUESTIONS = (
+    "Can you suggest something spicy to cook tonight with tofu?",
+    "What should I pack for a weekend hiking trip near Lisbon?",
+    "我周末想去爬山，有什么建议？",
+    "Any tips for learning Rust as a nurse with little free time?",
+)
+
+
+def reply_cost(turns: int, memories: int, seed: int) -> dict[str, Any]:
+    """Time to first token of a reply with memory on ÷ off, on the embedded model in
+    this run: two conversations on one loaded model, turns alternating between them, the
+    same questions; memory on recalls from `memories` stored facts (pinned ones in the
+    system prompt, relevant ones beside each question)."""
+    import asyncio
+    import os
+    import tempfile
+
+    from chatapp.config import MemorySettings, Settings, embedded_model
+    from chatapp.core.workspace import Workspace
+
+    async def run(data_dir: Path) -> dict[str, Any]:
+        model = embedded_model().model_copy(
+            update={"max_tokens": 4, "n_threads": os.cpu_count() or 1, "n_ctx": 8192}
+        )
+        settings = Settings(
+            models={model.name: model},
+            default_model=model.name,
+            data_dir=data_dir,
+            memory=MemorySettings(),
+        )
+        workspace = Workspace(settings, "bench")
+        facts = synthetic_memories(memories, seed)
+        workspace.memory.book.import_(
+            json.dumps(
+                {"format": "chatapp.memory/1", "memories": [m.to_dict() for m in facts]}
+            ).encode()
+        )
+        await workspace.models.prepare(model.name)
+        with_memory, without = workspace.new_session(), workspace.new_session()
+        without.recall = None
+        times: dict[str, list[float]] = {"on": [], "off": []}
+        used: list[int] = []
+        for number in range(turns):
+            question = TTFT_QUESTIONS[number % len(TTFT_QUESTIONS)]
+            order = [("on", with_memory), ("off", without)]
+            for label, session in order if number % 2 == 0 else order[::-1]:
+                started = time.perf_counter()
+                turn = session.send(question)
+                async for _ in turn:
+                    times[label].append(time.perf_counter() - started)
+                    break
+                await turn.wait()
+                if label == "on":
+                    used.append(len(turn.answer.memories_used))
+        await workspace.aclose(title_wait=0)
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        ratio = on / off
+        print(
+            f"time to first token, median of {turns}: memory on {on * 1000:.0f} ms, "
+            f"off {off * 1000:.0f} ms, ratio {ratio:.3f} (target <= {TARGET_TTFT_RATIO}); "
+            f"memories used per reply: {statistics.mean(used):.1f}"
+        )
+        return {
+            "ttft_on_ms": round(on * 1000, 1),
+            "ttft_off_ms": round(off * 1000, 1),
+            "ttft_ratio": round(ratio, 3),
+            "memories_used_per_reply": round(statistics.mean(used), 2),
+            "target_ttft_ratio": TARGET_TTFT_RATIO,
+            "ok": ratio <= TARGET_TTFT_RATIO,
+        }
+
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(run(Path(folder)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--turns", type=int, default=12, help="Replies timed each way.")
+    parser.add_argument("--memories", type=int, default=300)
     args = parser.parse_args()
     result: dict[str, Any] = {"bench": "memory", "retrieval": retrieval(args.queries, args.seed)}
+    result["reply_cost"] = reply_cost(args.turns, args.memories, args.seed)
     result["ok"] = all(part["ok"] for part in result.values() if isinstance(part, dict))
     print(json.dumps(result))
 
