@@ -50,7 +50,6 @@ class MemoryRepo:
         self.folder = folder
         self.user = folder.user
         self._on_unavailable = on_unavailable
-        self._folder_made = False
         self._file = TinyFile(
             folder.memory, lock_timeout=lock_timeout, on_unavailable=on_unavailable
         )
@@ -106,15 +105,12 @@ class MemoryRepo:
         return result
 
     def _make_folder(self) -> None:
-        if self._folder_made:
-            return
         try:
             self.folder.ensure()
         except StorageUnavailable as error:
             if self._on_unavailable is not None:
                 self._on_unavailable(error)
             raise
-        self._folder_made = True
 
     def _move_aside(self, problem: ValueError) -> NoReturn:
         """A file that parses but does not hold memories is as unusable as one that does

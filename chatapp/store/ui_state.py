@@ -24,7 +24,6 @@ class UiStateRepo:
         on_unavailable: Reporter | None = None,
     ) -> None:
         self._folder = folder
-        self._folder_made = False
         self._file = TinyFile(path or folder.ui_state, on_unavailable=on_unavailable)
 
     def load(self) -> dict[str, Any]:
@@ -35,9 +34,7 @@ class UiStateRepo:
         return dict(document) if isinstance(document, dict) else {}
 
     def save(self, values: dict[str, Any]) -> None:
-        if not self._folder_made:
-            self._folder.ensure()
-            self._folder_made = True
+        self._folder.ensure()
         with self._file.writing() as db:
             table = db.table(STATE_TABLE)
             if table.contains(doc_id=STATE_ID):

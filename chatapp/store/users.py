@@ -49,8 +49,11 @@ class UserDir:
         self.memory = self.root / "memory.json"
         self.ui_state = self.root / "ui.json"
         self.preferences = self.root / "preferences.json"
+        self._made = False
 
     def ensure(self) -> UserDir:
+        if self._made:
+            return self  # once per UserDir: every store of the user shares this one
         for directory in (
             self.data_dir,
             self.data_dir / "users",
@@ -61,6 +64,7 @@ class UserDir:
             make_private_dir(directory)
         sweep_temp_files(self.root)
         sweep_temp_files(self.conversations)
+        self._made = True
         return self
 
     def check_writable(self) -> None:
