@@ -365,9 +365,11 @@ TTFT_QUESTIONS = (
 
 def reply_cost(turns: int, memories: int, seed: int) -> dict[str, Any]:
     """Time to first token of a reply with memory on ÷ off, on the embedded model in
-    this run: two conversations on one loaded model, turns alternating between them, the
-    same questions; memory on recalls from `memories` stored facts (pinned ones in the
-    system prompt, relevant ones beside each question)."""
+    this run: conversations of `turns` turns on one loaded model, the same questions,
+    whole conversations in the order off, on, on, off (each keeps llama.cpp's KV cache
+    from turn to turn, as a user's conversation does); memory on recalls from `memories`
+    stored facts (pinned ones in the system prompt, relevant ones noted beside the
+    question that first needs them)."""
     import asyncio
     import os
     import tempfile
@@ -393,14 +395,14 @@ def reply_cost(turns: int, memories: int, seed: int) -> dict[str, Any]:
             ).encode()
         )
         await workspace.models.prepare(model.name)
-        with_memory, without = workspace.new_session(), workspace.new_session()
-        without.recall = None
-        times: dict[str, list[float]] = {"on": [], "off": []}
+        times: dict[str, list[float]] = {"on": [], "off": [], "on, no new facts": []}
         used: list[int] = []
-        for number in range(turns):
-            question = TTFT_QUESTIONS[number % len(TTFT_QUESTIONS)]
-            order = [("on", with_memory), ("off", without)]
-            for label, session in order if number % 2 == 0 else order[::-1]:
+        for label in ("off", "on", "on", "off"):
+            session = workspace.new_session()
+            if label == "off":
+                session.recall = None
+            for number in range(turns):
+                question = TTFT_QUESTIONS[number % len(TTFT_QUESTIONS)]
                 started = time.perf_counter()
                 turn = session.send(question)
                 async for _ in turn:
@@ -409,18 +411,24 @@ def reply_cost(turns: int, memories: int, seed: int) -> dict[str, Any]:
                 await turn.wait()
                 if label == "on":
                     used.append(len(turn.answer.memories_used))
+                    if not turn.answer.memory_note:
+                        times["on, no new facts"].append(times["on"][-1])
         await workspace.aclose(title_wait=0)
         on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        settled = statistics.median(times["on, no new facts"] or times["on"])
         ratio = on / off
         print(
-            f"time to first token, median of {turns}: memory on {on * 1000:.0f} ms, "
+            f"time to first token, median of {2 * turns}: memory on {on * 1000:.0f} ms, "
             f"off {off * 1000:.0f} ms, ratio {ratio:.3f} (target <= {TARGET_TTFT_RATIO}); "
-            f"memories used per reply: {statistics.mean(used):.1f}"
+            f"memories used per reply: {statistics.mean(used):.1f}; turns that noted no new "
+            f"fact ({len(times['on, no new facts'])}): {settled * 1000:.0f} ms, "
+            f"ratio {settled / off:.3f} (the longer context alone)"
         )
         return {
             "ttft_on_ms": round(on * 1000, 1),
             "ttft_off_ms": round(off * 1000, 1),
             "ttft_ratio": round(ratio, 3),
+            "ttft_no_new_facts_ratio": round(settled / off, 3),
             "memories_used_per_reply": round(statistics.mean(used), 2),
             "target_ttft_ratio": TARGET_TTFT_RATIO,
             "ok": ratio <= TARGET_TTFT_RATIO,

@@ -16,11 +16,19 @@ TokenCounter = Callable[[list[ChatMessage]], "int | None"]
 class MemoryNotes:
     """Memories for one prompt, already written as labelled blocks: `system` goes after
     the system prompt (pinned ones: the same every turn, so the KV cache holds), `turn`
-    before the new user message (the ones relevant now). ids: every memory used."""
+    before the new user message (relevant now, and not already noted earlier in the
+    conversation). ids: every memory used; turn_ids: the ones written in `turn`.
+
+    An earlier reply's note stays before its question, byte for byte, so the prompt
+    prefix does not change from turn to turn; kept_notes names the replies whose notes
+    still hold (their memories neither edited nor deleted since). Every other note is
+    left out, so NO_MEMORY is a prompt without any memory at all."""
 
     system: str = ""
     turn: str = ""
     ids: tuple[str, ...] = ()
+    turn_ids: tuple[str, ...] = ()
+    kept_notes: frozenset[str] = frozenset()
 
 
 NO_MEMORY = MemoryNotes()
@@ -36,8 +44,22 @@ class BuiltPrompt:
     dropped: int
     n_ctx: int
     max_tokens: int
-    # The memories in it (their ids), for the reply to record.
-    memory_ids: tuple[str, ...] = ()
+    # The memories in it, for the reply to record.
+    notes: MemoryNotes = NO_MEMORY
+
+    @property
+    def memory_ids(self) -> tuple[str, ...]:
+        return self.notes.ids
+
+    def notes_left_out(self, history: Sequence[Message]) -> list[str]:
+        """The replies in history whose memory notes this prompt left out."""
+        return [m.id for m in history if m.memory_note and m.id not in self.notes.kept_notes]
+
+    @property
+    def system(self) -> str | None:
+        """The system message as sent (pinned memories included), if there is one."""
+        first = self.messages[0] if self.messages else None
+        return first["content"] if first is not None and first["role"] == "system" else None
 
     @property
     def budget(self) -> int:
@@ -66,11 +88,7 @@ def build_prompt(
     """
     system = "\n\n".join(part for part in (system, memory.system) if part) or None
     head: list[ChatMessage] = [{"role": "system", "content": system}] if system else []
-    body: list[ChatMessage] = [
-        {"role": str(m.role), "content": m.content} for m in history if m.role != Role.SYSTEM
-    ]
-    if memory.turn and body and body[-1]["role"] == "user":
-        body[-1] = {"role": "user", "content": f"{memory.turn}\n\n{body[-1]['content']}"}
+    body = _with_notes(history, lambda reply: reply.id in memory.kept_notes, memory.turn)
     budget = n_ctx - max_tokens
 
     def size(start: int) -> tuple[int, bool]:
@@ -91,7 +109,44 @@ def build_prompt(
         tokens, exact = size(start)
     if tokens > budget:
         raise ContextOverflow(tokens, n_ctx, max_tokens)
-    return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens, memory.ids)
+    return BuiltPrompt(head + body[start:], tokens, exact, start, n_ctx, max_tokens, memory)
+
+
+def context_seen(path: Sequence[Message]) -> list[ChatMessage]:
+    """The messages the model saw for the reply that ends path (the thread from the root
+    to that reply), rebuilt from what the reply recorded: its system prompt, the memory
+    notes before each question, and the oldest messages that did not fit left out."""
+    *history, reply = path
+    head: list[ChatMessage] = (
+        [{"role": "system", "content": reply.system_seen}] if reply.system_seen else []
+    )
+    left_out = set(reply.notes_left_out)
+    body = _with_notes(history, lambda earlier: earlier.id not in left_out, reply.memory_note)
+    return head + body[reply.history_dropped :]
+
+
+def _with_notes(
+    history: Sequence[Message], keeps: Callable[[Message], bool], new_note: str
+) -> list[ChatMessage]:
+    """history as chat messages, each question with the memory note its reply recorded
+    (if keeps(reply)) and the last one with new_note."""
+    body: list[ChatMessage] = []
+    last = len(history) - 1
+    for position, message in enumerate(history):
+        if message.role == Role.SYSTEM:
+            continue
+        content = message.content
+        if message.role == Role.USER:
+            if position == last:
+                note = new_note
+            else:
+                reply = history[position + 1]
+                keep = reply.role == Role.ASSISTANT and keeps(reply)
+                note = reply.memory_note if keep else ""
+            if note:
+                content = f"{note}\n\n{content}"
+        body.append({"role": str(message.role), "content": content})
+    return body
 
 
 def _first_start_that_fits(

@@ -50,6 +50,17 @@ class Message:
     incomplete: bool = False
     error: str | None = None
     memories_used: list[str] = field(default_factory=list)
+    # On a reply, how its prompt was made, so later turns and feedback see exactly what
+    # the model saw: the memory block put before its question (kept there in later
+    # turns, so the prompt prefix stays the same and llama.cpp keeps its KV cache) and
+    # the memories written in it, the system prompt as sent (pinned memories included),
+    # and how many of the oldest history messages did not fit; notes_left_out: earlier
+    # replies whose notes were left out (their memories changed or deleted since).
+    memory_note: str = ""
+    memory_note_ids: list[str] = field(default_factory=list)
+    notes_left_out: list[str] = field(default_factory=list)
+    system_seen: str | None = None
+    history_dropped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

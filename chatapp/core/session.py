@@ -247,6 +247,11 @@ class ChatSession:
             model=self.model.name,
             params=params.to_dict(),
             memories_used=list(prompt.memory_ids),
+            memory_note=prompt.notes.turn,
+            memory_note_ids=list(prompt.notes.turn_ids),
+            notes_left_out=prompt.notes_left_out(self.tree.path_to(question.parent_id)),
+            system_seen=prompt.system,
+            history_dropped=prompt.dropped,
         )
         generation = Generation(self.backend, prompt.messages, params)
         self.turn = Turn(self, kind, question, answer, prompt, generation, leaf_before, replaces)

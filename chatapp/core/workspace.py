@@ -18,6 +18,7 @@ import asyncio
 import logging
 import threading
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from chatapp.core.events import (
 )
 from chatapp.core.markdown import conversation_markdown
 from chatapp.core.memory.book import MemoryBook
+from chatapp.core.memory.extract import ModelExtractor, extract
 from chatapp.core.memory.user_memory import UserMemory
 from chatapp.core.session import ChatSession
 from chatapp.core.titles import generate_title, plain_title
@@ -105,6 +107,9 @@ class Workspace:
         self._suggesting: set[asyncio.Task[object]] = set()
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
         self.events.subscribe(self._suggest_memories, TurnStored)
+        self.events.subscribe(self._ask_model_for_memories, ReplyFinished)
+        # User messages a model was already asked about (a regenerate asks again nothing).
+        self._mined_by_model: set[str] = set()
 
     @property
     def conversations(self) -> ConversationRepo:
@@ -149,23 +154,58 @@ class Workspace:
     def _suggest_memories(self, event: Event) -> None:
         """After a user message is stored, look for facts in it (off the event loop)."""
         assert isinstance(event, TurnStored)
-        session = self._sessions.get(event.conversation_id)
-        if session is None or session.id in self._incognito or event.message_id not in session.tree:
+        found = self._minable(event.conversation_id, event.message_id)
+        if found is not None:
+            self._in_background(asyncio.to_thread(self.memory.suggest, found[1]))
+
+    def _ask_model_for_memories(self, event: Event) -> None:
+        """After the reply to a user message, ask the model too for facts in that
+        message, if its config says so (models capable of it; never the embedded one):
+        after the reply, so it never competes with it for the model."""
+        assert isinstance(event, ReplyFinished)
+        found = self._minable(event.conversation_id, event.question_id)
+        if found is None or not found[0].model.extract_memories:
             return
-        message = session.tree.get(event.message_id)
+        session, message = found
+        if message.id in self._mined_by_model:
+            return
+        self._mined_by_model.add(message.id)
+        self._in_background(self._suggest_from_model(session, message))
+
+    def _minable(
+        self, conversation_id: str, message_id: str | None
+    ) -> tuple[ChatSession, Message] | None:
+        """The open session and its user message to look for facts in, unless incognito."""
+        session = self._sessions.get(conversation_id)
+        if session is None or session.id in self._incognito or message_id is None:
+            return None
+        if message_id not in session.tree:
+            return None
+        return session, session.tree.get(message_id)
+
+    def _in_background(self, job: Coroutine[Any, Any, object]) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            job.close()
             return
-        task = loop.create_task(self._suggest_in_thread(message))
+        task = loop.create_task(self._suggesting_safely(job))
         self._suggesting.add(task)
         task.add_done_callback(self._suggesting.discard)
 
-    async def _suggest_in_thread(self, message: Message) -> None:
+    @staticmethod
+    async def _suggesting_safely(job: Coroutine[Any, Any, object]) -> None:
         try:
-            await asyncio.to_thread(self.memory.suggest, message)
+            await job
         except ChatappError as error:
-            log.warning("no memory suggestions for %s: %s", message.id, error)
+            log.warning("no memory suggestions: %s", error)
+
+    async def _suggest_from_model(self, session: ChatSession, message: Message) -> None:
+        found = await ModelExtractor(session.backend).extract(message.content)
+        by_rules = {candidate.text.casefold() for candidate in extract(message.content)}
+        extra = [c for c in found if c.text.casefold() not in by_rules]
+        if extra:
+            await asyncio.to_thread(self.memory.suggest, message, extra)
 
     # -- saving, or not -------------------------------------------------------------------
 

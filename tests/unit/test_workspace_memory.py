@@ -58,6 +58,37 @@ async def test_relevant_and_pinned_memories_go_into_the_prompt_and_are_recorded(
     await workspace.aclose(title_wait=0)
 
 
+async def test_a_memory_noted_once_stays_before_its_question_so_the_prefix_holds(
+    tmp_path, scripted_server
+) -> None:
+    workspace = workspace_for(tmp_path, scripted_server.config())
+    spicy = workspace.memory.remember("Loves very spicy Sichuan food").memory
+    session = workspace.new_session()
+    first = session.send("Suggest a spicy dinner")
+    await first.wait()
+    second = session.send("Something spicy for lunch too?")
+    await second.wait()
+    # Turn 2 starts with exactly what turn 1 sent: llama.cpp reuses that prefix.
+    assert second.prompt.messages[: len(first.prompt.messages)] == first.prompt.messages
+    asked = [m["content"] for m in second.prompt.messages if m["role"] == "user"]
+    assert sum("Sichuan" in question for question in asked) == 1
+    assert second.prompt.messages[-1]["content"] == "Something spicy for lunch too?"
+    assert second.answer.memories_used == [spicy.id]
+    # What feedback will record as the context equals what the backend was sent.
+    from chatapp.core.context import context_seen
+
+    assert context_seen(session.thread) == second.prompt.messages
+
+    # A forgotten memory leaves the earlier note too: forget means forget.
+    workspace.memory.forget([spicy.id])
+    third = session.send("And spicy snacks?")
+    await third.wait()
+    assert not any("Sichuan" in m["content"] for m in third.prompt.messages if m["role"] == "user")
+    reopened = workspace.open_session(session.id)
+    assert context_seen(reopened.thread) == third.prompt.messages
+    await workspace.aclose(title_wait=0)
+
+
 async def test_a_chinese_question_recalls_a_chinese_memory(tmp_path, scripted_server) -> None:
     workspace = workspace_for(tmp_path, scripted_server.config())
     workspace.memory.remember("我对花生过敏")
@@ -106,6 +137,37 @@ async def test_a_suggestion_is_stored_only_after_the_user_accepts_it(
     # The assistant's words are never mined.
     await asyncio.sleep(0.1)
     assert not [e for e in seen[1:] if isinstance(e, MemorySuggested)]
+    await workspace.aclose(title_wait=0)
+
+
+async def test_a_capable_model_is_asked_for_facts_after_its_reply_and_only_then(
+    tmp_path, scripted_server
+) -> None:
+    message = "I'm a vegetarian who plays the cello in an orchestra."
+    model_says = '[{"fact": "Plays the cello in an orchestra"}, {"fact": "Lives in Oslo"}]'
+    # The scripted server answers by the last user message: the extractor's is the message.
+    config = scripted_server.config({message: [model_says]})
+    workspace = workspace_for(tmp_path, config.model_copy(update={"extract_memories": True}))
+    seen: list[MemorySuggested] = []
+    workspace.events.subscribe(seen.append, MemorySuggested)
+    session = workspace.new_session()
+    await session.send(message).wait()
+    for _ in range(200):
+        if len(seen) == 2:
+            break
+        await asyncio.sleep(0.02)
+    by_rules, by_model = seen
+    assert [text for text, _ in by_rules.suggestions] == ["Is vegetarian"]
+    # The model's made-up "Lives in Oslo" is not in the message: never proposed.
+    assert [text for text, _ in by_model.suggestions] == ["Plays the cello in an orchestra"]
+    # Requests by size: the reply (512 tokens), then the extraction (256), the title.
+    script = scripted_server.script(config)
+    sizes = [max_tokens for _, max_tokens in script.arrivals]
+    assert sizes.index(256) > sizes.index(config.max_tokens)
+    # A regenerate does not ask the model again about the same message.
+    await session.regenerate().wait()
+    await asyncio.sleep(0.2)
+    assert [max_tokens for _, max_tokens in script.arrivals].count(256) == 1
     await workspace.aclose(title_wait=0)
 
 

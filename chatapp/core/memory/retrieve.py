@@ -153,6 +153,8 @@ class MemoryIndex:
         everything = sorted(memories, key=_created_order)
         self.pinned: list[Memory] = [m for m in everything if m.pinned]
         self.others: list[Memory] = [m for m in everything if not m.pinned]
+        # id -> when it last changed: a note written before that no longer holds.
+        self.updated: dict[str, float] = {m.id: m.updated for m in everything}
         known: dict[str, list[str]] = previous._terms if previous is not None else {}
         documents = [known.get(m.text) or tokens(m.text) for m in self.others]
         # text -> its terms, for the next index

@@ -16,12 +16,15 @@ from collections.abc import Callable, Sequence
 from chatapp.core.context import NO_MEMORY, MemoryNotes
 from chatapp.core.events import EventBus, MemoryChanged, MemorySuggested
 from chatapp.core.memory.book import MemoryBook, MemoryChange
-from chatapp.core.memory.extract import extract
+from chatapp.core.memory.extract import Candidate, extract
 from chatapp.core.memory.retrieve import MemoryIndex, pinned_block, select, turn_block
 from chatapp.core.models import Memory, MemorySource, Message, Role
 
 # How many earlier messages, besides the new one, retrieval looks at.
 RECENT_MESSAGES = 4
+# At most this many relevant facts a turn: each one stays in the context for the rest of
+# the conversation, and on a CPU every token of context slows the next reply a little.
+RELEVANT_PER_TURN = 6
 
 Preference = Callable[[], bool]
 
@@ -76,14 +79,19 @@ class UserMemory:
         self._announce(change.kind, [change.memory], summary_of(change), conversation_id)
         return change
 
-    def suggest(self, message: Message) -> list[tuple[str, str | None]]:
+    def suggest(
+        self, message: Message, candidates: Sequence[Candidate] | None = None
+    ) -> list[tuple[str, str | None]]:
         """Facts the user stated about themselves in message (theirs only), as (text,
         slot): saved at once when memory.auto is on, else announced for their yes.
-        Nothing when memory is off, or already known."""
+        The rules find them, unless candidates (a model's) are given. Nothing when
+        memory is off, or already known."""
         if message.role != Role.USER or not self.enabled:
             return []
         known = {memory.text.casefold() for memory in self.book.list()}
-        found = [(c.text, c.slot) for c in extract(message.content)]
+        if candidates is None:
+            candidates = extract(message.content)
+        found = [(c.text, c.slot) for c in candidates]
         fresh = [(text, slot) for text, slot in found if text.casefold() not in known]
         if not fresh:
             return []
@@ -159,20 +167,27 @@ class UserMemory:
 
     def recall(self, history: list[Message]) -> MemoryNotes:
         """The memories for a prompt about history (its last message is the new one):
-        pinned ones for the system prompt, the relevant others beside the new message,
-        within the budget, whole."""
+        pinned ones for the system prompt, and the relevant others not already noted
+        earlier in the conversation beside the new message, within the budget, whole.
+        Earlier notes stay in place while their memories are unchanged."""
         if not self.enabled or self.budget_tokens <= 0 or not history:
             return NO_MEMORY
         index = self._current_index()
         if not len(index):
             return NO_MEMORY
+        kept, noted = still_true_notes(history, index)
         recent = [m.content for m in reversed(history[-(RECENT_MESSAGES + 1) :])]
-        chosen = select(index, recent, budget_tokens=self.budget_tokens)
+        chosen = select(index, recent, budget_tokens=self.budget_tokens, limit=RELEVANT_PER_TURN)
+        # Relevant ones already noted earlier in the conversation are in the prompt
+        # there; only the others are written beside the new message.
+        new = [memory for memory in chosen.relevant if memory.id not in noted]
         today = datetime.date.today()
         return MemoryNotes(
             system=pinned_block(chosen.pinned, today=today),
-            turn=turn_block(chosen.relevant, today=today),
+            turn=turn_block(new, today=today),
             ids=tuple(chosen.ids),
+            turn_ids=tuple(memory.id for memory in new),
+            kept_notes=kept,
         )
 
     def _current_index(self) -> MemoryIndex:
@@ -184,6 +199,22 @@ class UserMemory:
                 self._index = MemoryIndex(self.book.list(), previous=self._index)
                 self._index_version = version
             return self._index
+
+
+def still_true_notes(
+    history: Sequence[Message], index: MemoryIndex
+) -> tuple[frozenset[str], set[str]]:
+    """The replies in history whose memory notes still hold (every memory in them
+    still there and unchanged since), and the memories those notes carry."""
+    kept: set[str] = set()
+    noted: set[str] = set()
+    for reply in history:
+        if not reply.memory_note_ids:
+            continue
+        if all(index.updated.get(i, float("inf")) <= reply.created for i in reply.memory_note_ids):
+            kept.add(reply.id)
+            noted.update(reply.memory_note_ids)
+    return frozenset(kept), noted
 
 
 def summary_of(change: MemoryChange) -> str:
