@@ -36,11 +36,12 @@ from chatapp.core.workspace import Workspace
 from chatapp.ui.composer import Composer
 from chatapp.ui.messages import CoreEvent
 from chatapp.ui.remembered import Remembered
+from chatapp.ui.screens.chat_branches import BranchActions
 from chatapp.ui.screens.chat_memory import MemoryActions
+from chatapp.ui.screens.chat_models import ModelActions
 from chatapp.ui.screens.chat_sidebar import SidebarActions
 from chatapp.ui.screens.chat_turns import TurnDisplay
 from chatapp.ui.screens.keys import KeySection, rows
-from chatapp.ui.screens.model_picker import ModelPickerScreen
 from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.prompt_input import PromptInput
@@ -50,7 +51,9 @@ from chatapp.ui.widgets.thread_view import ThreadView
 KEYS_TOOLTIP = "All the keys (this page)"
 
 
-class ChatScreen(SidebarActions, MemoryActions, TurnDisplay, Screen[None]):
+class ChatScreen(
+    SidebarActions, MemoryActions, BranchActions, ModelActions, TurnDisplay, Screen[None]
+):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
         Binding("ctrl+n", "new_chat", "New chat", tooltip="Start a new conversation"),
@@ -303,26 +306,6 @@ class ChatScreen(SidebarActions, MemoryActions, TurnDisplay, Screen[None]):
         self.update_banner()
         return text
 
-    @work(group="load")
-    async def prepare_model(self) -> None:
-        """Make the current model ready (a local one loads); a queued message goes out."""
-        name = self.current_model.name
-        if not self.workspace.models.ready(name) and self.composer.pending is None:
-            self.status.state = f"loading {name}…"
-        try:
-            await self.workspace.models.prepare(name)
-        except ChatappError as error:
-            self.status.state = "error"
-            self.unqueue()
-            self.notify(str(error), severity="error", timeout=10, markup=False)
-            return
-        if self.status.state.startswith("loading"):
-            self.status.state = "idle"
-        if self.composer.pending is not None and name == self.current_model.name:
-            text = self.unqueue()
-            if text is not None:
-                self.send(text)
-
     # -- conversation actions -------------------------------------------------------------
 
     def action_stop(self) -> None:
@@ -359,70 +342,6 @@ class ChatScreen(SidebarActions, MemoryActions, TurnDisplay, Screen[None]):
         self.status.tokens_per_second = None
         self.prompt.focus()
 
-    def action_regenerate_without_memory(self) -> None:
-        self.action_regenerate(memory=False)
-
-    def action_regenerate(self, question_id: str | None = None, memory: bool = True) -> None:
-        session = self.session
-        if session is None or session.generating or self.composer.pending is not None:
-            return
-        if not self.workspace.models.ready(session.model.name):
-            self.notify("The model is still loading: try again in a moment")
-            self.prepare_model()
-            return
-        try:
-            turn = session.regenerate(question_id=question_id, memory=memory)
-        except ChatappError as error:
-            self.notify(str(error), severity="error", markup=False)
-            return
-        self.show_turn(turn, rerender=True)
-
-    @on(MessageView.RetryRequested)
-    def retry(self, event: MessageView.RetryRequested) -> None:
-        event.stop()
-        known = self.session is not None and event.message_id in self.session.tree
-        self.action_regenerate(event.message_id if known else None)
-
-    @on(MessageView.SwitchSibling)
-    def switch_sibling(self, event: MessageView.SwitchSibling) -> None:
-        event.stop()
-        session = self.session
-        if session is None or session.generating:
-            return
-        try:
-            shown = session.switch_sibling(event.message_id, event.step)
-        except ChatappError as error:
-            self.notify(str(error), severity="error", markup=False)
-            return
-        self.save_later(session.save_conversation)
-        self.run_worker(self._after_switch(shown), group="open", exclusive=True)
-
-    async def _after_switch(self, shown_id: str) -> None:
-        if self.session is not None:
-            await self.thread_view.show_version(self.session.thread, self.versions, shown_id)
-            self.update_context_status()
-
-    @on(MessageView.EditRequested)
-    def start_edit(self, event: MessageView.EditRequested) -> None:
-        event.stop()
-        if self.composer.pending is None:
-            self.begin_edit(event.message, event.message.content)
-
-    def begin_edit(self, message: Message, text: str) -> None:
-        """Edit message, with text in the box; the draft comes back when editing ends."""
-        self.composer.begin_edit(message, self.prompt.text)
-        self.prompt.text = text
-        self.prompt.move_cursor(self.prompt.document.end)
-        self.prompt.focus()
-        self.update_banner()
-
-    def end_edit(self) -> None:
-        """Leave editing and give the box back the draft it had before."""
-        draft = self.composer.end_edit()
-        if draft is not None:
-            self.prompt.text = draft
-            self.update_banner()
-
     def update_banner(self) -> None:
         text = self.composer.banner
         self.query_one("#banner", Static).update(text)
@@ -434,41 +353,6 @@ class ChatScreen(SidebarActions, MemoryActions, TurnDisplay, Screen[None]):
         # Read once typing pauses, not per key: the box may hold megabytes.
         box = event.text_area
         self.remembered.draft_changed(lambda: box.text)
-
-    # -- models ---------------------------------------------------------------------------
-
-    def action_pick_model(self) -> None:
-        picker = ModelPickerScreen(self.workspace.settings, self.current_model.name)
-        self.app.push_screen(picker, self.use_model)
-
-    def use_model(self, name: str | None) -> None:
-        if name is None or name == self.current_model.name:
-            return
-        try:
-            chosen = self.workspace.model(name)
-            if self.session is not None:
-                self.workspace.use_model(self.session, name)
-        except ChatappError as error:
-            self.notify(str(error), severity="error", markup=False)
-            return
-        if self.session is not None:
-            self.save_later(self.session.save_conversation)
-        # New chats go on with the model picked last.
-        self._new_chat_model = chosen
-        self.set_model_status(self.current_model)
-        self.notify(f"Next replies come from {self.current_model.label}", markup=False)
-        self.prepare_model()
-
-    def set_model_status(self, model: ModelConfig) -> None:
-        self.status.model = model.name
-        self.status.context_total = model.n_ctx
-
-    def update_context_status(self) -> None:
-        thread = self.session.thread if self.session is not None else []
-        last = next((m for m in reversed(thread) if m.role == Role.ASSISTANT), None)
-        used = (last.prompt_tokens or 0) + (last.completion_tokens or 0) if last else 0
-        self.status.context_used = used
-        self.status.tokens_per_second = last.tokens_per_second if last else None
 
     # -- what the app asks of a screen: its palette commands and its keys ------------------
 
