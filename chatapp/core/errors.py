@@ -55,8 +55,8 @@ class UnknownMessage(SessionError):
 
 
 class NotEditable(SessionError):
-    def __init__(self) -> None:
-        super().__init__("only your own messages can be edited")
+    def __init__(self, why: str = "only your own messages can be edited") -> None:
+        super().__init__(why)
 
 
 class EmptyMessage(SessionError):

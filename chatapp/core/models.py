@@ -50,6 +50,10 @@ class Message:
     incomplete: bool = False
     error: str | None = None
     memories_used: list[str] = field(default_factory=list)
+    # "user" on a reply the user corrected (a sibling of the model's), else None.
+    written_by: str | None = None
+    # On a user message made from a template: {"name", "version", "variables"}.
+    template: dict[str, Any] | None = None
     # On a reply, how its prompt was made, so later turns and feedback see exactly what
     # the model saw: the memory block put before its question (kept there in later
     # turns, so the prompt prefix stays the same and llama.cpp keeps its KV cache) and

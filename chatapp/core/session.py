@@ -7,6 +7,7 @@ the branch on view and the model, and announces each step on its EventBus
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from chatapp.core.errors import (
     UnknownMessage,
 )
 from chatapp.core.events import (
+    AssistantReplyEdited,
     BranchSwitched,
     Event,
     EventBus,
@@ -29,7 +31,15 @@ from chatapp.core.events import (
     UserMessageEdited,
 )
 from chatapp.core.generation import Generation
-from chatapp.core.models import Conversation, FinishReason, Message, MessageTree, Role, now
+from chatapp.core.models import (
+    Conversation,
+    FinishReason,
+    Message,
+    MessageTree,
+    Role,
+    new_id,
+    now,
+)
 from chatapp.core.text import is_blank
 from chatapp.core.titles import plain_title
 from chatapp.core.turn import Turn, TurnKind
@@ -188,6 +198,34 @@ class ChatSession:
         prompt = self._prompt(self.tree.path_to(question.id), params, memory=memory)
         leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
         return self._start_turn("regenerate", question, prompt, params, leaf_before, shown)
+
+    def correct(self, reply_id: str, text: str) -> Message:
+        """The user's own version of a reply: a sibling of it, written by the user, with
+        the context the original had (for feedback), shown and stored at once (call it
+        off the event loop). The original stays as the alternative before it."""
+        if self.generating:
+            raise ReplyInProgress()
+        original = self.message(reply_id)
+        if original.role != Role.ASSISTANT or original.incomplete:
+            raise NotEditable("only a finished reply can be corrected")
+        if is_blank(text):
+            raise EmptyMessage()
+        corrected = dataclasses.replace(
+            original,
+            id=new_id(),
+            content=text,
+            created=now(),
+            written_by="user",
+            completion_tokens=None,
+            tokens_per_second=None,
+            finish_reason=FinishReason.STOP,
+            error=None,
+        )
+        self.tree.add(corrected)
+        self.conversation.active_leaf = corrected.id
+        self.persist_reply(corrected, first=True)
+        self._emit(AssistantReplyEdited(self.id, original.id, corrected.id))
+        return corrected
 
     def stop(self) -> None:
         if self.turn is not None:

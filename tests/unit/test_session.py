@@ -168,3 +168,35 @@ async def test_a_question_too_long_for_the_window_changes_nothing(repo, backend)
     _, stored = repo.load(session.conversation.id)
     assert [m.content for m in stored][:1] == ["Hello."]
     assert stored[2].content == "Still there?" and stored[2].parent_id == thread_before[-1]
+
+
+async def test_a_corrected_reply_is_a_sibling_written_by_the_user_with_the_same_context(
+    repo, backend
+) -> None:
+    from chatapp.core.context import context_seen
+    from chatapp.core.errors import NotEditable
+    from chatapp.core.events import AssistantReplyEdited
+
+    session = new_session(repo, backend)
+    seen = []
+    session.events.subscribe(seen.append, AssistantReplyEdited)
+    turn = session.send("What is the capital of France?", SHORT)
+    await turn.wait()
+    original = turn.answer
+    with pytest.raises(NotEditable):
+        session.correct(session.thread[0].id, "not a reply")
+
+    corrected = session.correct(original.id, "Paris. 巴黎是法国的首都。")
+    assert corrected.written_by == "user" and corrected.parent_id == original.parent_id
+    assert session.thread[-1].id == corrected.id
+    assert session.sibling_position(corrected.id) == (2, 2)
+    assert seen == [AssistantReplyEdited(session.id, original.id, corrected.id)]
+    # Both replies answered the same prompt: a preference pair can be made of them.
+    assert context_seen([*session.thread[:-1], corrected]) == context_seen(
+        [*session.thread[:-1], original]
+    )
+    conversation, messages = repo.load(session.id)
+    stored = {m.id: m for m in messages}
+    assert stored[corrected.id].content == "Paris. 巴黎是法国的首都。"
+    assert stored[corrected.id].written_by == "user" and stored[original.id].written_by is None
+    assert conversation.active_leaf == corrected.id
