@@ -36,7 +36,9 @@ from typing import Any
 
 import _paths  # noqa: F401  (puts the repository on sys.path)
 
-from chatapp.core.memory.extract import Candidate, ModelExtractor, extract
+from chatapp.core.memory.candidate import Candidate
+from chatapp.core.memory.extract import extract
+from chatapp.core.memory.model_extract import ModelExtractor
 from chatapp.core.memory.slots import normalise
 
 DATA = Path(__file__).resolve().parent / "data" / "memory_extract.jsonl"

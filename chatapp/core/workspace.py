@@ -37,7 +37,8 @@ from chatapp.core.events import (
 )
 from chatapp.core.markdown import conversation_markdown
 from chatapp.core.memory.book import MemoryBook
-from chatapp.core.memory.extract import ModelExtractor, extract
+from chatapp.core.memory.extract import extract
+from chatapp.core.memory.model_extract import ModelExtractor
 from chatapp.core.memory.user_memory import UserMemory
 from chatapp.core.session import ChatSession
 from chatapp.core.titles import generate_title, plain_title
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
     from chatapp.config import ModelConfig, Settings
     from chatapp.core.models import Conversation, Message
+    from chatapp.core.templates import TemplateLibrary
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class Workspace:
         # Sessions and saving_off change from worker threads too.
         self._lock = threading.Lock()
         self._memory: UserMemory | None = None
+        self._templates: TemplateLibrary | None = None
         self._incognito: set[str] = set()
         self._suggesting: set[asyncio.Task[object]] = set()
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
@@ -133,6 +136,22 @@ class Workspace:
                 enabled=self.memory_enabled,
             )
         return self._memory
+
+    @property
+    def templates(self) -> TemplateLibrary:
+        """The prompt templates: built-ins, and the user's own in the config folder's
+        prompts/ (made on first use; read when first listed or used)."""
+        if self._templates is None:
+            from chatapp.config import default_config_path
+            from chatapp.core.templates import TemplateLibrary, builtin_dir
+
+            config = self.settings.config_path or default_config_path()
+            self._templates = TemplateLibrary(
+                builtin_dir(),
+                config.parent / "prompts",
+                cache_path=self.settings.data_dir / "cache" / "templates.json",
+            )
+        return self._templates
 
     def memory_enabled(self) -> bool:
         """Memory is on unless the user turned it off (remembered per user)."""

@@ -12,11 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatapp.core.backends import make_backend
-from chatapp.core.memory.extract import (
-    MAX_MESSAGE_CHARS,
-    Candidate,
+from chatapp.core.memory.candidate import Candidate
+from chatapp.core.memory.extract import MAX_MESSAGE_CHARS, extract
+from chatapp.core.memory.model_extract import (
     ModelExtractor,
-    extract,
     extraction_messages,
     first_json_array,
 )

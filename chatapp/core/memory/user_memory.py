@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from chatapp.core.context import NO_MEMORY, MemoryNotes
 from chatapp.core.events import EventBus, MemoryChanged, MemorySuggested
 from chatapp.core.memory.book import MemoryBook, MemoryChange
-from chatapp.core.memory.extract import Candidate, extract
+from chatapp.core.memory.candidate import Candidate
+from chatapp.core.memory.extract import extract
 from chatapp.core.memory.retrieve import MemoryIndex, pinned_block, select, turn_block
 from chatapp.core.models import Memory, MemorySource, Message, Role
 
