@@ -30,17 +30,45 @@ from chatapp.core.errors import ChatappError
 
 if TYPE_CHECKING:
     from chatapp.core.session import ChatSession, Turn
+    from chatapp.core.templates import Template
     from chatapp.core.workspace import Workspace
 
 
-def read_input(question: str | None) -> tuple[str, str]:
-    """The question argument and the piped stdin (either may be empty, not both)."""
+def read_input(question: str | None, *, required: bool = True) -> tuple[str, str]:
+    """The question argument and the piped stdin (either may be empty, not both when
+    required). A terminal on stdin is never read: nothing waits for typing."""
     from chatapp.core.text import is_blank
 
     piped = "" if sys.stdin is None or sys.stdin.isatty() else read_piped()
-    if is_blank(question or "") and is_blank(piped):
+    if required and is_blank(question or "") and is_blank(piped):
         raise fail("nothing to ask: give a question or pipe text in", EXIT_USAGE)
     return question or "", piped
+
+
+def parse_vars(pairs: list[str]) -> dict[str, str]:
+    """--var key=value options as a dict; a pair without '=' is a usage error."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise fail(f"--var takes key=value, not {pair!r}", EXIT_USAGE)
+        values[key.strip()] = value
+    return values
+
+
+def fill_main(template: Template, values: dict[str, str], text: str) -> dict[str, str]:
+    """The values with the question (and piped text) as the template's main variable."""
+    from chatapp.core.text import is_blank
+
+    if is_blank(text):
+        return values
+    if template.main in values:
+        raise fail(
+            f"the input fills {template.main!r} of template {template.name!r}: "
+            f"give it as text or as --var {template.main}=..., not both",
+            EXIT_USAGE,
+        )
+    return {**values, template.main: text}
 
 
 def read_piped() -> str:
@@ -79,6 +107,14 @@ ConversationOption = Annotated[
 TemperatureOption = Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.")]
 MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="Longest reply, in tokens.")]
 NoSaveOption = Annotated[bool, typer.Option("--no-save", help="Do not store the conversation.")]
+TemplateOption = Annotated[
+    str | None,
+    typer.Option("--template", "-t", help="Fill this prompt template (see chatapp templates)."),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="A template variable as key=value (repeatable)."),
+]
 TruncateOption = Annotated[
     bool,
     typer.Option("--truncate", help="Piped input too long for the model: keep its head and tail."),
@@ -98,11 +134,18 @@ def ask(
     truncate: TruncateOption = False,
     json_out: JsonOption = False,
     raw: RawOption = False,
+    template: TemplateOption = None,
+    variables: VarOption = None,
     user: UserOption = None,
 ) -> None:
-    """Ask a question and stream the answer to stdout."""
+    """Ask a question and stream the answer to stdout.
+
+    With -t NAME the question (or piped text) fills the template's main variable and
+    --var key=value the others."""
     settings = settings_or_exit(user)
-    asked, piped = read_input(question)
+    values = parse_vars(variables or [])
+    asked, piped = read_input(question, required=template is None)
+    workspaces: list[Workspace] = []
     if model is not None:
         check_model(settings, model)
     if (continue_ or conversation) and no_save:
@@ -111,6 +154,7 @@ def ask(
         raise fail("--truncate cuts piped input, and nothing was piped in", EXIT_USAGE)
 
     def open_session(workspace: Workspace) -> ChatSession:
+        workspaces.append(workspace)
         if no_save:
             return workspace.new_session(model, system=system, save=False)
         workspace.check_storage()
@@ -124,12 +168,20 @@ def ask(
         from chatapp.core.context import chars_to_cut, cut_middle
         from chatapp.core.session import default_params
 
+        chosen = workspaces[0].templates.get(template) if template is not None else None
         params = default_params(session.model, temperature=temperature, max_tokens=max_tokens)
+        if chosen is not None and temperature is None and max_tokens is None:
+            params = None  # the template's suggested sampling
         cut, budget = 0, 0
         while True:
             text = join_input(asked, cut_middle(piped, cut, "chatapp --truncate"))
             try:
-                turn = session.send(text, params)
+                if chosen is None:
+                    turn = session.send(text, params)
+                else:
+                    filled = fill_main(chosen, values, text)
+                    rendered = workspaces[0].templates.render(chosen, filled)
+                    turn = workspaces[0].send_template(session, chosen, rendered, params)
             except ContextOverflow as overflow:
                 numbers = overflow.prompt_tokens, overflow.n_ctx, overflow.max_tokens
                 if not truncate:

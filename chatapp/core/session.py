@@ -162,10 +162,17 @@ class ChatSession:
 
     # -- generating ---------------------------------------------------------------------
 
-    def send(self, text: str, params: GenerationParams | None = None) -> Turn:
+    def send(
+        self,
+        text: str,
+        params: GenerationParams | None = None,
+        *,
+        template: dict[str, Any] | None = None,
+    ) -> Turn:
         """Add the user's message under the current leaf (saved before anything else)
-        and start a reply to it."""
-        return self._ask("send", text, self.conversation.active_leaf, params)
+        and start a reply to it. template: what made the text ({"name", "version",
+        "variables"}), recorded on the message."""
+        return self._ask("send", text, self.conversation.active_leaf, params, template=template)
 
     def edit(self, message_id: str, text: str, params: GenerationParams | None = None) -> Turn:
         """A new version of a user message: a sibling of it, answered on a new branch."""
@@ -238,13 +245,18 @@ class ChatSession:
         parent_id: str | None,
         params: GenerationParams | None,
         replaces: str | None = None,
+        template: dict[str, Any] | None = None,
     ) -> Turn:
         if self.generating:
             raise ReplyInProgress()
         if is_blank(text):
             raise EmptyMessage()
         question = Message(
-            conversation_id=self.id, role=Role.USER, content=text, parent_id=parent_id
+            conversation_id=self.id,
+            role=Role.USER,
+            content=text,
+            parent_id=parent_id,
+            template=template,
         )
         params = params or default_params(self.model)
         # Built before anything changes: a prompt that cannot fit leaves the session as it was.

@@ -25,15 +25,18 @@ from typing import TYPE_CHECKING, Any
 from chatapp.core.backends.pool import ModelPool
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import (
+    AssistantReplyEdited,
     ConversationDamaged,
     ConversationDeleted,
     ConversationRenamed,
     ConversationRestored,
     Event,
     EventBus,
+    Regenerated,
     ReplyFinished,
     SavingStopped,
     TurnStored,
+    UserMessageEdited,
 )
 from chatapp.core.markdown import conversation_markdown
 from chatapp.core.memory.book import MemoryBook
@@ -49,13 +52,23 @@ from chatapp.store.ui_state import UiStateRepo
 from chatapp.store.users import UserDir
 
 if TYPE_CHECKING:
+    import random
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from chatapp.config import ModelConfig, Settings
-    from chatapp.core.models import Conversation, Message
-    from chatapp.core.templates import TemplateLibrary
+    from chatapp.core.backends.base import GenerationParams
+    from chatapp.core.feedback.replies import ReplyFeedback
+    from chatapp.core.models import Conversation, Message, MessageTree
+    from chatapp.core.practice import PracticeRun, Variant
+    from chatapp.core.templates import Rendered, Template, TemplateLibrary
+    from chatapp.core.turn import Turn
 
 log = logging.getLogger(__name__)
+
+# What feedback hears of (ReplyFeedback.heard).
+FEEDBACK_EVENTS = (Regenerated, ReplyFinished, UserMessageEdited, AssistantReplyEdited)
+
 
 # Deleted conversations stay restorable this long, then go at the next start.
 TRASH_DAYS = 30
@@ -111,6 +124,8 @@ class Workspace:
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
         self.events.subscribe(self._suggest_memories, TurnStored)
         self.events.subscribe(self._ask_model_for_memories, ReplyFinished)
+        self._feedback: ReplyFeedback | None = None
+        self.events.subscribe(self._feedback_heard, *FEEDBACK_EVENTS)
         # User messages a model was already asked about (a regenerate asks again nothing).
         self._mined_by_model: set[str] = set()
 
@@ -152,6 +167,44 @@ class Workspace:
                 cache_path=self.settings.data_dir / "cache" / "templates.json",
             )
         return self._templates
+
+    @property
+    def feedback(self) -> ReplyFeedback:
+        """Ratings, choices and corrections of this user's replies (and the implicit
+        signals), logged per month under the user's folder."""
+        if self._feedback is None:
+            from chatapp.core.feedback.log import FeedbackLog
+            from chatapp.core.feedback.replies import ReplyFeedback
+            from chatapp.store.feedback import FeedbackRepo
+
+            repo = FeedbackRepo(
+                self.folder.feedback,
+                on_unavailable=self._storage_unavailable,
+                on_problem=lambda error: log.warning("feedback: %s", error),
+            )
+            self._feedback = ReplyFeedback(
+                FeedbackLog(repo, self.user),
+                self._tree_of,
+                background=lambda job: self._in_background(asyncio.to_thread(job)),
+            )
+        return self._feedback
+
+    def _feedback_heard(self, event: Event) -> None:
+        if event.conversation_id not in self._incognito:
+            self.feedback.heard(event)
+
+    def _tree_of(self, conversation_id: str) -> MessageTree:
+        """The messages of a conversation: the open session's, else as stored."""
+        from chatapp.core.models import MessageTree
+
+        session = self._sessions.get(conversation_id)
+        if session is not None:
+            return session.tree
+        return MessageTree(self.conversations.load(conversation_id)[1])
+
+    def record_practice_choice(self, run: PracticeRun) -> None:
+        """Store the choice made on a compare run (call it off the event loop)."""
+        self.feedback.practice_choice(run)
 
     def memory_enabled(self) -> bool:
         """Memory is on unless the user turned it off (remembered per user)."""
@@ -323,6 +376,80 @@ class Workspace:
         session.recall = self.memory.recall
         return self._track(session)
 
+    def send_template(
+        self,
+        session: ChatSession,
+        template: Template,
+        rendered: Rendered,
+        params: GenerationParams | None = None,
+    ) -> Turn:
+        """Send a filled-in template: its user part as the message (recording the
+        template, its version and the values), its system part as the conversation's
+        system prompt when the conversation starts with it (else before the message),
+        and its suggested sampling unless params are given."""
+        from chatapp.core.session import default_params
+
+        text = rendered.user
+        if rendered.system and not session.tree:
+            session.conversation.settings["system"] = rendered.system
+        elif rendered.system:
+            text = f"{rendered.system}\n\n{rendered.user}"
+        if not session.tree:
+            session.conversation.template = template.name
+        used = {
+            "name": template.name,
+            "version": template.version,
+            "variables": dict(rendered.variables),
+        }
+        return session.send(
+            text,
+            params or default_params(session.model, **suggested_params(template)),
+            template=used,
+        )
+
+    # -- practice -------------------------------------------------------------------------
+
+    def variant(
+        self,
+        text: str,
+        *,
+        template: str | None = None,
+        model: str | None = None,
+        values: Mapping[str, str] | None = None,
+        params: GenerationParams | None = None,
+    ) -> Variant:
+        """One way of asking text for the compare screen: filled into a template (text
+        is its main variable) or sent as it is, to a model (the default for None), with
+        the template's suggested sampling unless params are given."""
+        from chatapp.core.practice import Variant
+        from chatapp.core.session import default_params
+
+        config = self.models.config(model)
+        if template is None:
+            return Variant(config.name, text, params=params or default_params(config))
+        chosen = self.templates.get(template)
+        filled = {**(values or {}), chosen.main: text} if text else dict(values or {})
+        rendered = self.templates.render(chosen, filled)
+        return Variant(
+            config.name,
+            rendered.user,
+            rendered.system or None,
+            params or default_params(config, **suggested_params(chosen)),
+            {"name": chosen.name, "version": chosen.version},
+            {k: str(v) for k, v in rendered.variables.items()},
+        )
+
+    async def practice(
+        self, variants: Sequence[Variant], *, repeats: int = 1, rng: random.Random | None = None
+    ) -> PracticeRun:
+        """A compare run of variants, their models made ready first, started."""
+        from chatapp.core.practice import PracticeRun
+
+        run = PracticeRun(variants, self.models.get, repeats=repeats, rng=rng)
+        for name in dict.fromkeys(variant.model for variant in variants):
+            await self.models.prepare(name)
+        return run.start()
+
     def use_model(self, session: ChatSession, model: str) -> None:
         """The session's next replies come from another model (stored with its next
         question, or now by save_conversation)."""
@@ -461,3 +588,13 @@ class Workspace:
         await self.titles_written(title_wait)
         self.stop_all()
         await self.models.aclose()
+
+
+def suggested_params(template: Template) -> dict[str, float | int]:
+    """The sampling a template suggests (temperature, top_p, max_tokens)."""
+    suggested: dict[str, float | int] = {
+        k: v for k, v in template.params.items() if k in ("temperature", "top_p")
+    }
+    if "max_tokens" in template.params:
+        suggested["max_tokens"] = int(template.params["max_tokens"])
+    return suggested

@@ -47,6 +47,7 @@ class UserDir:
         self.trash = self.root / "trash"
         self.index = self.root / "index.json"
         self.memory = self.root / "memory.json"
+        self.feedback = self.root / "feedback"
         self.ui_state = self.root / "ui.json"
         self.preferences = self.root / "preferences.json"
         self._made = False

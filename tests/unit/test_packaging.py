@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_wheel_ships_prompts_and_stylesheets(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The names of the files in a wheel built from this tree."""
+    folder = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+         "-w", str(folder), str(ROOT)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    (wheel,) = tmp_path.glob("chatapp-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    (built,) = folder.glob("chatapp-*.whl")
+    return set(zipfile.ZipFile(built).namelist())
+
+
+def test_the_wheel_ships_prompts_and_stylesheets(wheel: set[str]) -> None:
+    names = wheel
     shipped = {Path(n).name for n in names if n.startswith("chatapp/prompts/")}
     expected = {p.name for p in (ROOT / "prompts").glob("*.toml")}
     assert expected and expected <= shipped
@@ -26,11 +34,11 @@ def test_the_wheel_ships_prompts_and_stylesheets(tmp_path: Path) -> None:
     assert "chatapp/ui/app.tcss" in names
 
 
-def test_every_built_in_template_is_valid_toml_with_a_user_prompt() -> None:
-    for path in (ROOT / "prompts").glob("*.toml"):
-        template = tomllib.loads(path.read_text())
-        assert template["name"] == path.stem
-        assert template["user"].strip()
-        for name, variable in template.get("variables", {}).items():
-            assert "{{ " + name + " }}" in template["user"] or name in template["user"], name
-            assert variable.get("required") or "default" in variable, name
+def test_the_wheel_ships_every_package(wheel: set[str]) -> None:
+    packages = {
+        str(init.parent.relative_to(ROOT))
+        for init in (ROOT / "chatapp").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    shipped = {str(Path(n).parent) for n in wheel if n.endswith("/__init__.py")}
+    assert packages <= shipped, sorted(packages - shipped)
