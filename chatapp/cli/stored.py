@@ -40,7 +40,12 @@ def models(user: UserOption = None) -> None:
 @app.command()
 def history(
     search: Annotated[
-        str | None, typer.Option("--search", "-s", help="Only conversations containing this text.")
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="Only conversations containing this text; template:NAME, those made with it.",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
     user: UserOption = None,

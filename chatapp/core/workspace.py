@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The sidebar filter's prefixes that ask for conversations made with a template.
+TEMPLATE_FILTERS = ("template", "t")
 # What feedback hears of (ReplyFeedback.heard).
 FEEDBACK_EVENTS = (Regenerated, ReplyFinished, UserMessageEdited, AssistantReplyEdited)
 
@@ -481,9 +483,20 @@ class Workspace:
     # -- conversations --------------------------------------------------------------------
 
     def list_conversations(self, search: str | None = None) -> list[ConversationSummary]:
-        """Newest first; only those whose title or messages contain `search`, if given."""
-        if search and search.strip():
-            return self.conversations.search(search.strip(), self._damaged)
+        """Newest first; only those whose title or messages contain `search`, if given,
+        or, for "template:NAME" (or "t:NAME"), those with a message made from a template
+        whose name starts with NAME."""
+        search = (search or "").strip()
+        field, colon, wanted = search.partition(":")
+        if colon and field in TEMPLATE_FILTERS:
+            wanted = wanted.strip().casefold()
+            return [
+                summary
+                for summary in self.conversations.list_conversations(self._damaged)
+                if any(name.casefold().startswith(wanted) for name in summary.templates)
+            ]
+        if search:
+            return self.conversations.search(search, self._damaged)
         return self.conversations.list_conversations(self._damaged)
 
     def _damaged(self, conversation_id: str, error: StoreError) -> None:

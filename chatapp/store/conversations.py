@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -51,6 +51,8 @@ class ConversationSummary:
     updated: float
     model: str | None
     message_count: int
+    # The templates its user messages were made from, by name.
+    templates: tuple[str, ...] = ()
 
 
 class ConversationRepo:
@@ -312,7 +314,7 @@ class ConversationRepo:
         file = self._conversation_file(conversation_id)
         with file.reading() as db:
             record = db.table(CONVERSATION_TABLE).get(doc_id=RECORD_ID)
-            count = len(db.table(MESSAGES_TABLE))
+            messages = db.table(MESSAGES_TABLE).all()
         if record is None:
             _missing(file, conversation_id)
         return {
@@ -321,7 +323,8 @@ class ConversationRepo:
             "created": record.get("created", 0.0),
             "updated": record.get("updated", 0.0),
             "model": record.get("model"),
-            "message_count": count,
+            "message_count": len(messages),
+            "templates": _template_names(messages),
         }
 
     def _read_index(self) -> dict[str, dict[str, Any]]:
@@ -380,6 +383,12 @@ def _missing(file: TinyFile, conversation_id: str) -> NoReturn:
     raise StoreError(f"{file.path} has no conversation record")
 
 
+def _template_names(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The templates the messages were made from, in the order first used."""
+    names = (m.get("template", {}).get("name") for m in messages if m.get("template"))
+    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
+
+
 def _summary(entry: dict[str, Any]) -> ConversationSummary | None:
     """An index entry as a summary, or None if the entry is malformed (then it is rebuilt)."""
     try:
@@ -390,6 +399,7 @@ def _summary(entry: dict[str, Any]) -> ConversationSummary | None:
             updated=float(entry["updated"]),
             model=entry["model"],
             message_count=int(entry["message_count"]),
+            templates=tuple(str(name) for name in entry.get("templates", ())),
         )
     except (KeyError, TypeError, ValueError):
         return None

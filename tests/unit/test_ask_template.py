@@ -25,6 +25,10 @@ def test_a_template_fills_from_the_question_and_vars_and_is_recorded(env) -> Non
     assert question.template["variables"]["target"] == "Chinese"
     # The template's system part is the conversation's system prompt.
     assert conversation.template == "translate" and conversation.settings["system"]
+    # The sidebar's (and history's) filter finds conversations by template.
+    assert run(env, "ask", "--max-tokens", "4", "plain question").returncode == 0
+    by_template = run(env, "history", "--search", "template:transl").stdout
+    assert reply["conversation_id"] in by_template and "plain question" not in by_template
 
 
 def test_piped_text_fills_the_main_variable(env) -> None:
