@@ -72,11 +72,13 @@ class Column:
     letter: str
     variant: Variant
     samples: list[Generation]
+    # Which sample is on view (the screen steps through them); a choice records it.
+    shown_index: int = 0
 
     @property
     def shown(self) -> Generation:
-        """The sample on view (the first); the others on demand."""
-        return self.samples[0]
+        """The sample on view: the first, until the user steps to another."""
+        return self.samples[self.shown_index]
 
 
 ChoiceKind = Literal["preferred", "tie", "both_bad"]

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from chatapp.config import ModelConfig, Settings
     from chatapp.core.backends.base import GenerationParams
+    from chatapp.core.feedback.records import FeedbackEvent
     from chatapp.core.feedback.replies import ReplyFeedback
     from chatapp.core.models import Conversation, Message, MessageTree
     from chatapp.core.practice import PracticeRun, Variant
@@ -204,9 +205,10 @@ class Workspace:
             return session.tree
         return MessageTree(self.conversations.load(conversation_id)[1])
 
-    def record_practice_choice(self, run: PracticeRun) -> None:
-        """Store the choice made on a compare run (call it off the event loop)."""
-        self.feedback.practice_choice(run)
+    def record_practice_choice(self, run: PracticeRun) -> FeedbackEvent:
+        """Store the choice made on a compare run, with the samples on view (call it off
+        the event loop)."""
+        return self.feedback.practice_choice(run)
 
     def memory_enabled(self) -> bool:
         """Memory is on unless the user turned it off (remembered per user)."""
