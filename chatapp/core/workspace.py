@@ -15,6 +15,7 @@ can still be read and replies still come, and nothing more is written this run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import weakref
@@ -421,10 +422,27 @@ class Workspace:
         model: str | None = None,
         values: Mapping[str, str] | None = None,
         params: GenerationParams | None = None,
+        temperature: float | None = None,
     ) -> Variant:
         """One way of asking text for the compare screen: filled into a template (text
         is its main variable) or sent as it is, to a model (the default for None), with
-        the template's suggested sampling unless params are given."""
+        the template's suggested sampling unless params are given, at temperature if
+        given."""
+        variant = self._variant(text, template, model, values, params)
+        if temperature is None:
+            return variant
+        return dataclasses.replace(
+            variant, params=dataclasses.replace(variant.params, temperature=temperature)
+        )
+
+    def _variant(
+        self,
+        text: str,
+        template: str | None,
+        model: str | None,
+        values: Mapping[str, str] | None,
+        params: GenerationParams | None,
+    ) -> Variant:
         from chatapp.core.practice import Variant
         from chatapp.core.session import default_params
 

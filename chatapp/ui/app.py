@@ -112,6 +112,13 @@ class ChatApp(App[None]):
         if self._state_loaded and self.remembered.get("theme") != theme:
             self.remembered.set("theme", theme)
 
+    def on_compare_screen_save_variant(self, event: Any) -> None:
+        """A compare screen's variant to save as a template (CompareScreen.SaveVariant,
+        handled by name so the app does not import that screen to start)."""
+        chat = next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+        if chat is not None:
+            chat.save_variant(event.variant)
+
     # -- keys and commands ----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

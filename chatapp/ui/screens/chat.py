@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -40,6 +41,7 @@ from chatapp.ui.screens.chat_branches import BranchActions
 from chatapp.ui.screens.chat_memory import MemoryActions
 from chatapp.ui.screens.chat_models import ModelActions
 from chatapp.ui.screens.chat_sidebar import SidebarActions
+from chatapp.ui.screens.chat_templates import TemplateActions
 from chatapp.ui.screens.chat_turns import TurnDisplay
 from chatapp.ui.screens.keys import KeySection, rows
 from chatapp.ui.widgets.conversation_list import ConversationList
@@ -48,11 +50,20 @@ from chatapp.ui.widgets.prompt_input import PromptInput
 from chatapp.ui.widgets.status_bar import StatusBar
 from chatapp.ui.widgets.thread_view import ThreadView
 
+if TYPE_CHECKING:
+    from chatapp.core.turn import Turn
+
 KEYS_TOOLTIP = "All the keys (this page)"
 
 
 class ChatScreen(
-    SidebarActions, MemoryActions, BranchActions, ModelActions, TurnDisplay, Screen[None]
+    SidebarActions,
+    MemoryActions,
+    TemplateActions,
+    BranchActions,
+    ModelActions,
+    TurnDisplay,
+    Screen[None],
 ):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
@@ -260,7 +271,9 @@ class ChatScreen(
     def submitted(self, event: PromptInput.Submitted) -> None:
         if self.composer.pending is not None or is_blank(event.text):
             return
-        if self.composer.editing is None and self.memory_command(event.text):
+        if self.composer.editing is None and (
+            self.memory_command(event.text) or self.template_command(event.text)
+        ):
             return
         if self.session is not None and self.session.generating:
             self.notify("Still answering: press Esc to stop, then send", severity="warning")
@@ -271,26 +284,40 @@ class ChatScreen(
 
     def send(self, text: str) -> None:
         editing = self.composer.editing
+        if editing is not None:
+            self.start_turn(lambda session: session.edit(editing.id, text), text, from_box=True)
+        else:
+            self.start_turn(lambda session: session.send(text), text, from_box=True)
+
+    def start_turn(
+        self, begin: Callable[[ChatSession], Turn], typed: str, *, from_box: bool = False
+    ) -> bool:
+        """Begin a turn in the open conversation (a new one if none), show it; typed is
+        what the user wrote, kept in the box's history (and cleared from it if from_box).
+        False when it could not begin (said in a notice)."""
+        if not self.workspace.models.ready(self.current_model.name):
+            self.notify("The model is still loading: try again in a moment")
+            self.prepare_model()
+            return False
+        editing = self.composer.editing if from_box else None
         try:
             if self.session is None:
                 self.session = self.workspace.new_session(
                     self.current_model.name, incognito=self.incognito
                 )
-            if editing is not None:
-                turn = self.session.edit(editing.id, text)
-            else:
-                turn = self.session.send(text)
+            turn = begin(self.session)
         except ChatappError as error:
             # The draft stays in the box: nothing typed is lost.
             self.notify(str(error), severity="error", markup=False)
-            return
-        self.prompt.remember(text)
+            return False
+        self.prompt.remember(typed)
         if editing is not None:
             self.end_edit()
-        else:
+        elif from_box:
             self.prompt.clear()
         self.remembered.set("draft", self.prompt.text)
         self.show_turn(turn, rerender=editing is not None)
+        return True
 
     def queue(self, text: str) -> None:
         """Keep the message in the box, read-only, until the model has loaded."""
@@ -381,6 +408,21 @@ class ChatScreen(
             "New incognito chat",
             "Not kept in history; memory neither read nor written",
             lambda: self.action_new_chat(incognito=True),
+        )
+        yield SystemCommand(
+            "Use a template…",
+            "Fill a prompt template and send it (or type /t NAME in the box)",
+            self.action_use_template,
+        )
+        yield SystemCommand(
+            "Save a message as template",
+            "The focused (or last) question of yours, with parts made variables",
+            self.action_save_as_template,
+        )
+        yield SystemCommand(
+            "Compare prompts…",
+            "One input through 2-4 templates, models or temperatures, side by side and blind",
+            self.action_compare,
         )
         yield SystemCommand(
             "Toggle sidebar", "Show or hide the conversations (ctrl+b)", self.action_toggle_sidebar
