@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from chatapp.cli.app import EXIT_USAGE, UserOption, app, fail, settings_or_exit, workspace_for
-from chatapp.cli.turns import QuestionArgument, VarOption, join_input, parse_vars, read_input
+from chatapp.cli.turns import (
+    MaxTokensOption,
+    QuestionArgument,
+    VarOption,
+    join_input,
+    parse_vars,
+    read_input,
+)
 
 if TYPE_CHECKING:
     from chatapp.core.practice import PracticeRun, Variant
@@ -32,6 +39,7 @@ def compare(
         typer.Option("--model", "-m", help="A model to compare (repeatable)."),
     ] = None,
     variables: VarOption = None,
+    max_tokens: MaxTokensOption = None,
     repeats: Annotated[
         int, typer.Option("--repeat", min=1, max=5, help="Samples of each variant.")
     ] = 1,
@@ -52,7 +60,9 @@ def compare(
     text = join_input(asked, piped)
     workspace = workspace_for(settings, saving=not no_choice)
     variants = [
-        workspace.variant(text, template=template, model=model, values=values)
+        workspace.variant(
+            text, template=template, model=model, values=values, max_tokens=max_tokens
+        )
         for template in templates or [None]
         for model in models or [None]
     ]

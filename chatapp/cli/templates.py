@@ -13,6 +13,7 @@ import typer
 from chatapp.cli.app import app, settings_or_exit, warn, workspace_for
 
 if TYPE_CHECKING:
+    from chatapp.core.feedback.signals import PracticeRecord
     from chatapp.core.templates import Template, TemplateLibrary
 
 templates_app = typer.Typer(
@@ -205,14 +206,27 @@ def import_(
 
 @templates_app.command()
 def history(name: TemplateName) -> None:
-    """The saved versions of one of your templates, oldest first."""
-    templates = library()
+    """The saved versions of one of your templates, oldest first, each with its
+    practice record (compare choices won, lost, tied)."""
+    workspace = workspace_for(settings_or_exit())
+    templates = workspace.templates
     found = templates.history(name)
+    log = workspace.feedback.log
     if not found:
+        templates.get(name)  # an unknown name is an error, not an empty history
         warn(f"template '{name}' is built in: it has no saved versions")
+        typer.echo(f"built-in  {record_text(log.record_for(name, None))}")
     for version in found:
         current = "  (current)" if version.path == templates.user_path(name) else ""
-        typer.echo(f"v{version.number}  {version.saved:%Y-%m-%d %H:%M}{current}")
+        record = record_text(log.record_for(name, version.number))
+        typer.echo(f"v{version.number}  {version.saved:%Y-%m-%d %H:%M}  {record}{current}")
+
+
+def record_text(record: PracticeRecord) -> str:
+    if not record.played:
+        return "not compared yet"
+    text = f"{record.wins} won, {record.losses} lost, {record.ties} tied"
+    return text + (f", {record.both_bad} all bad" if record.both_bad else "")
 
 
 @templates_app.command()

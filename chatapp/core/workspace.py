@@ -423,17 +423,19 @@ class Workspace:
         values: Mapping[str, str] | None = None,
         params: GenerationParams | None = None,
         temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> Variant:
         """One way of asking text for the compare screen: filled into a template (text
         is its main variable) or sent as it is, to a model (the default for None), with
-        the template's suggested sampling unless params are given, at temperature if
-        given."""
+        the template's suggested sampling unless params are given, and temperature and
+        max_tokens if given."""
         variant = self._variant(text, template, model, values, params)
-        if temperature is None:
-            return variant
-        return dataclasses.replace(
-            variant, params=dataclasses.replace(variant.params, temperature=temperature)
-        )
+        chosen = variant.params
+        if temperature is not None:
+            chosen = dataclasses.replace(chosen, temperature=temperature)
+        if max_tokens is not None:
+            chosen = dataclasses.replace(chosen, max_tokens=max_tokens)
+        return dataclasses.replace(variant, params=chosen)
 
     def _variant(
         self,

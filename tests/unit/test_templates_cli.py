@@ -115,3 +115,20 @@ def test_import_reports_skips_and_overwrite_keeps_history(env, tmp_path: Path) -
     assert diff.returncode == 0 and "+{% raw %}You clean text gently." in diff.stdout
     rendered = run(env, "templates", "render", "clean_text", "x", "--json").stdout
     assert json.loads(rendered)["system"] == "You clean text gently.\n"
+
+
+def test_a_compare_choice_counts_in_each_templates_practice_record(env) -> None:
+    compared = run(
+        env, "compare", "-t", "tldr", "-t", "eli5", "--max-tokens", "6", "--choice", "A",
+        "Rain is water falling from clouds.",
+    )  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    assert "── A ──" in compared.stdout and "── B ──" in compared.stdout
+    revealed = dict(
+        line.split(": ", 1) for line in compared.stdout.splitlines() if line[:3] in ("A: ", "B: ")
+    )
+    winner = revealed["A"].split(" · ")[0]
+    loser = "eli5" if winner == "tldr" else "tldr"
+    assert "1 won, 0 lost" in run(env, "templates", "history", winner).stdout
+    assert "0 won, 1 lost" in run(env, "templates", "history", loser).stdout
+    assert "not compared yet" in run(env, "templates", "history", "regex").stdout
