@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from typer.core import TyperGroup
@@ -121,6 +121,15 @@ RawOption = Annotated[
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     warn(message)
     return typer.Exit(code)
+
+
+def open_terminal() -> TextIO | None:
+    """The user's terminal for a question (even when stdin is piped); None without one.
+    The caller closes it."""
+    try:
+        return open("/dev/tty", encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return None
 
 
 def warn(message: str) -> None:

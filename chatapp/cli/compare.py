@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatapp.cli.app import EXIT_USAGE, UserOption, app, fail, settings_or_exit, workspace_for
+from chatapp.cli.app import (
+    EXIT_USAGE,
+    UserOption,
+    app,
+    fail,
+    open_terminal,
+    settings_or_exit,
+    workspace_for,
+)
 from chatapp.cli.turns import (
     MaxTokensOption,
     QuestionArgument,
@@ -122,7 +130,7 @@ def ask_terminal(run: PracticeRun) -> str:
     when there is no terminal to ask on."""
     letters = "/".join(run.letters)
     question = f"Which is best? {letters}, {TIE} tie, {ALL_BAD} all bad, Enter to skip: "
-    terminal = _terminal()
+    terminal = open_terminal()
     if terminal is None:
         sys.stderr.write("chatapp: no terminal to ask which is best; no choice recorded\n")
         return SKIP
@@ -143,10 +151,3 @@ def choose(run: PracticeRun, answer: str) -> None:
         run.choose("both_bad")
     elif answer != SKIP:
         run.choose("preferred", answer)
-
-
-def _terminal() -> TextIO | None:
-    try:
-        return open("/dev/tty", encoding="utf-8")  # noqa: SIM115  # closed by the caller
-    except OSError:
-        return None

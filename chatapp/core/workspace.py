@@ -618,11 +618,17 @@ class Workspace:
         await asyncio.gather(*late, return_exceptions=True)
 
     async def aclose(self, title_wait: float = TITLE_WAIT_ON_CLOSE) -> None:
-        """Finish titles in progress (waiting at most title_wait), stop generating, close
-        the models."""
+        """Finish the jobs that follow events and titles in progress (waiting at most
+        title_wait for these), stop generating, close the models."""
+        await self.background_done()
         await self.titles_written(title_wait)
         self.stop_all()
         await self.models.aclose()
+
+    async def background_done(self) -> None:
+        """Wait for the jobs that follow events: memory suggestions, implicit feedback."""
+        while self._suggesting:
+            await asyncio.wait(set(self._suggesting))
 
 
 def suggested_params(template: Template) -> dict[str, float | int]:

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 EVENTS_TABLE = "events"
 CONSENT_TABLE = "consent"
 CONSENT_FILE = "consent.json"
-KEY_FILE = "export.key"
 KEY_BYTES = 32
 _MONTH_FILE = re.compile(r"(\d{4}-\d{2})\.json")
 
@@ -172,18 +171,6 @@ class FeedbackRepo:
             table = db.table(CONSENT_TABLE)
             table.truncate()
             table.insert(record)
-
-    # -- the export key ----------------------------------------------------------------
-
-    def export_key(self) -> bytes:
-        """The secret exports hash user names with, in this folder (see export_key)."""
-        self._make_folder()
-        try:
-            return export_key(self.folder / KEY_FILE)
-        except StorageUnavailable as error:
-            if self._on_unavailable is not None:
-                self._on_unavailable(error)
-            raise
 
     # -- files -------------------------------------------------------------------------
 

@@ -27,10 +27,7 @@ def workspace_for(tmp_path: Path, model, user: str = "alice") -> Workspace:
 
 async def settled(workspace: Workspace) -> None:
     """Background writes (implicit feedback) are done."""
-    for _ in range(100):
-        if not workspace._suggesting:
-            return
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(workspace.background_done(), timeout=5)
 
 
 async def test_a_rating_keeps_the_context_the_model_saw_and_the_latest_counts(

@@ -79,6 +79,10 @@ def dataset_card(report: ExportReport, *, data_file: str, today: datetime | None
     return "\n\n".join(sections) + "\n"
 
 
+# How every card starts: an export may replace a file that starts so, and no other.
+CARD_START = b'---\npretty_name: "chatapp feedback'
+
+
 def _front_matter(report: ExportReport, data_file: str) -> str:
     tags = ["chatapp", *_TAGS[report.format]]
     lines = [

@@ -172,6 +172,25 @@ def write_export(result: Export, path: Path) -> Path:
     return card
 
 
+def export_key_for(data_dir: Path) -> bytes:
+    """The key user names are hashed with in raw exports: one per data folder, so a user
+    keeps one pseudonym across exports and users (made once, 0600)."""
+    from chatapp.store.feedback import export_key
+
+    return export_key(data_dir / "feedback-export.key")
+
+
+def is_dataset_card(path: Path) -> bool:
+    """Is the file at path a card an earlier export wrote (safe to replace)?"""
+    from chatapp.core.feedback.card import CARD_START
+
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(CARD_START)) == CARD_START
+    except FileNotFoundError:
+        return False
+
+
 def user_hash(key: bytes, user: str) -> str:
     """The pseudonym of user in exports: stable for one key, not reversible without it."""
     return hmac.new(key, user.encode(), hashlib.sha256).hexdigest()

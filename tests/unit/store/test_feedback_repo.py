@@ -130,7 +130,7 @@ def test_consent_is_none_until_asked_then_the_last_answer(repo: FeedbackRepo, fo
 def test_files_are_private(repo: FeedbackRepo, folder: Path) -> None:
     repo.append(thumb_up(MAY))
     repo.set_consent(True)
-    repo.export_key()
+    export_key(folder / "export.key")
 
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
@@ -138,19 +138,19 @@ def test_files_are_private(repo: FeedbackRepo, folder: Path) -> None:
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
 
 
-def test_the_export_key_is_made_once(repo: FeedbackRepo, folder: Path) -> None:
-    key = repo.export_key()
+def test_the_export_key_is_made_once(folder: Path) -> None:
+    key = export_key(folder / "export.key")
 
     assert len(key) == 32
-    assert FeedbackRepo(folder).export_key() == key
+    assert export_key(folder / "export.key") == key
 
 
-def test_a_damaged_export_key_is_not_silently_replaced(repo: FeedbackRepo, folder: Path) -> None:
-    repo.export_key()
+def test_a_damaged_export_key_is_not_silently_replaced(folder: Path) -> None:
+    export_key(folder / "export.key")
     (folder / "export.key").write_text("short\n")
 
     with pytest.raises(StoreError, match="damaged; delete it"):
-        repo.export_key()
+        export_key(folder / "export.key")
 
 
 def test_two_repos_on_one_folder_never_lose_each_others_events(folder: Path) -> None:
