@@ -10,16 +10,24 @@ the choice keeps the order shown, so position bias can be measured later.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatapp.core.backends.base import Backend, ChatMessage, GenerationParams
 from chatapp.core.errors import ChatappError
 from chatapp.core.generation import Generation
+
+if TYPE_CHECKING:
+    from chatapp.config import ModelConfig
+    from chatapp.core.templates import Rendered, Template
+
+# A library's render: a template and values → the filled-in prompt.
+Render = Callable[["Template", Mapping[str, str]], "Rendered"]
 
 MIN_VARIANTS = 2
 MAX_VARIANTS = 4
@@ -63,6 +71,43 @@ class Variant:
         if self.params.temperature is not None:
             parts.append(f"t={self.params.temperature:g}")
         return " · ".join(parts)
+
+
+def make_variant(
+    model: ModelConfig,
+    text: str,
+    template: tuple[Template, Render] | None = None,
+    *,
+    values: Mapping[str, str] | None = None,
+    params: GenerationParams | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> Variant:
+    """text asked of model: filled into template (with the library's render; text is
+    its main variable, values the others) or as it is; with params, else the template's
+    suggested sampling on the model's; then temperature and max_tokens if given."""
+    from chatapp.core.session import default_params
+
+    if template is None:
+        variant = Variant(model.name, text, params=params or default_params(model))
+    else:
+        chosen, render = template
+        filled = {**(values or {}), chosen.main: text} if text else dict(values or {})
+        rendered = render(chosen, filled)
+        variant = Variant(
+            model.name,
+            rendered.user,
+            rendered.system or None,
+            params or default_params(model, **chosen.suggested_params()),
+            {"name": chosen.name, "version": chosen.version},
+            {k: str(v) for k, v in rendered.variables.items()},
+        )
+    sampling = variant.params
+    if temperature is not None:
+        sampling = dataclasses.replace(sampling, temperature=temperature)
+    if max_tokens is not None:
+        sampling = dataclasses.replace(sampling, max_tokens=max_tokens)
+    return dataclasses.replace(variant, params=sampling)
 
 
 @dataclass(slots=True)

@@ -15,15 +15,14 @@ can still be read and replies still come, and nothing more is written this run.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 import weakref
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatapp.core.backends.pool import ModelPool
+from chatapp.core.background import BackgroundJobs
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import (
     AssistantReplyEdited,
@@ -36,13 +35,11 @@ from chatapp.core.events import (
     Regenerated,
     ReplyFinished,
     SavingStopped,
-    TurnStored,
     UserMessageEdited,
 )
 from chatapp.core.markdown import conversation_markdown
 from chatapp.core.memory.book import MemoryBook
-from chatapp.core.memory.extract import extract
-from chatapp.core.memory.model_extract import ModelExtractor
+from chatapp.core.memory.suggestions import MemorySuggestions
 from chatapp.core.memory.user_memory import UserMemory
 from chatapp.core.session import ChatSession
 from chatapp.core.titles import generate_title, plain_title
@@ -61,7 +58,7 @@ if TYPE_CHECKING:
     from chatapp.core.backends.base import GenerationParams
     from chatapp.core.feedback.records import FeedbackEvent
     from chatapp.core.feedback.replies import ReplyFeedback
-    from chatapp.core.models import Conversation, Message, MessageTree
+    from chatapp.core.models import Conversation, MessageTree
     from chatapp.core.practice import PracticeRun, Variant
     from chatapp.core.templates import Rendered, Template, TemplateLibrary
     from chatapp.core.turn import Turn
@@ -124,14 +121,12 @@ class Workspace:
         self._memory: UserMemory | None = None
         self._templates: TemplateLibrary | None = None
         self._incognito: set[str] = set()
-        self._suggesting: set[asyncio.Task[object]] = set()
+        self.jobs = BackgroundJobs()
         self.events.subscribe(self._title_after_first_reply, ReplyFinished)
-        self.events.subscribe(self._suggest_memories, TurnStored)
-        self.events.subscribe(self._ask_model_for_memories, ReplyFinished)
+        suggestions = MemorySuggestions(lambda: self.memory, self._minable, self.jobs)
+        self.events.subscribe(suggestions.heard, *MemorySuggestions.EVENTS)
         self._feedback: ReplyFeedback | None = None
         self.events.subscribe(self._feedback_heard, *FEEDBACK_EVENTS)
-        # User messages a model was already asked about (a regenerate asks again nothing).
-        self._mined_by_model: set[str] = set()
 
     @property
     def conversations(self) -> ConversationRepo:
@@ -189,7 +184,7 @@ class Workspace:
             self._feedback = ReplyFeedback(
                 FeedbackLog(repo, self.user),
                 self._tree_of,
-                background=lambda job: self._in_background(asyncio.to_thread(job)),
+                background=lambda job: self.jobs.start(asyncio.to_thread(job), "feedback"),
             )
         return self._feedback
 
@@ -228,61 +223,11 @@ class Workspace:
             )
         return self._prefs
 
-    def _suggest_memories(self, event: Event) -> None:
-        """After a user message is stored, look for facts in it (off the event loop)."""
-        assert isinstance(event, TurnStored)
-        found = self._minable(event.conversation_id, event.message_id)
-        if found is not None:
-            self._in_background(asyncio.to_thread(self.memory.suggest, found[1]))
-
-    def _ask_model_for_memories(self, event: Event) -> None:
-        """After the reply to a user message, ask the model too for facts in that
-        message, if its config says so (models capable of it; never the embedded one):
-        after the reply, so it never competes with it for the model."""
-        assert isinstance(event, ReplyFinished)
-        found = self._minable(event.conversation_id, event.question_id)
-        if found is None or not found[0].model.extract_memories:
-            return
-        session, message = found
-        if message.id in self._mined_by_model:
-            return
-        self._mined_by_model.add(message.id)
-        self._in_background(self._suggest_from_model(session, message))
-
-    def _minable(
-        self, conversation_id: str, message_id: str | None
-    ) -> tuple[ChatSession, Message] | None:
-        """The open session and its user message to look for facts in, unless incognito."""
-        session = self._sessions.get(conversation_id)
-        if session is None or session.id in self._incognito or message_id is None:
+    def _minable(self, conversation_id: str) -> ChatSession | None:
+        """The open session whose user messages may be mined for facts (not incognito)."""
+        if conversation_id in self._incognito:
             return None
-        if message_id not in session.tree:
-            return None
-        return session, session.tree.get(message_id)
-
-    def _in_background(self, job: Coroutine[Any, Any, object]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            job.close()
-            return
-        task = loop.create_task(self._suggesting_safely(job))
-        self._suggesting.add(task)
-        task.add_done_callback(self._suggesting.discard)
-
-    @staticmethod
-    async def _suggesting_safely(job: Coroutine[Any, Any, object]) -> None:
-        try:
-            await job
-        except ChatappError as error:
-            log.warning("no memory suggestions: %s", error)
-
-    async def _suggest_from_model(self, session: ChatSession, message: Message) -> None:
-        found = await ModelExtractor(session.backend).extract(message.content)
-        by_rules = {candidate.text.casefold() for candidate in extract(message.content)}
-        extra = [c for c in found if c.text.casefold() not in by_rules]
-        if extra:
-            await asyncio.to_thread(self.memory.suggest, message, extra)
+        return self._sessions.get(conversation_id)
 
     # -- saving, or not -------------------------------------------------------------------
 
@@ -408,7 +353,7 @@ class Workspace:
         }
         return session.send(
             text,
-            params or default_params(session.model, **suggested_params(template)),
+            params or default_params(session.model, **template.suggested_params()),
             template=used,
         )
 
@@ -425,42 +370,23 @@ class Workspace:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> Variant:
-        """One way of asking text for the compare screen: filled into a template (text
-        is its main variable) or sent as it is, to a model (the default for None), with
-        the template's suggested sampling unless params are given, and temperature and
-        max_tokens if given."""
-        variant = self._variant(text, template, model, values, params)
-        chosen = variant.params
-        if temperature is not None:
-            chosen = dataclasses.replace(chosen, temperature=temperature)
-        if max_tokens is not None:
-            chosen = dataclasses.replace(chosen, max_tokens=max_tokens)
-        return dataclasses.replace(variant, params=chosen)
+        """One way of asking text for the compare screen (practice.make_variant): filled
+        into the template named (text is its main variable) or as it is, for a model
+        (the default for None)."""
+        from chatapp.core.practice import make_variant
 
-    def _variant(
-        self,
-        text: str,
-        template: str | None,
-        model: str | None,
-        values: Mapping[str, str] | None,
-        params: GenerationParams | None,
-    ) -> Variant:
-        from chatapp.core.practice import Variant
-        from chatapp.core.session import default_params
-
-        config = self.models.config(model)
-        if template is None:
-            return Variant(config.name, text, params=params or default_params(config))
-        chosen = self.templates.get(template)
-        filled = {**(values or {}), chosen.main: text} if text else dict(values or {})
-        rendered = self.templates.render(chosen, filled)
-        return Variant(
-            config.name,
-            rendered.user,
-            rendered.system or None,
-            params or default_params(config, **suggested_params(chosen)),
-            {"name": chosen.name, "version": chosen.version},
-            {k: str(v) for k, v in rendered.variables.items()},
+        chosen = None
+        if template is not None:
+            library = self.templates
+            chosen = (library.get(template), library.render)
+        return make_variant(
+            self.models.config(model),
+            text,
+            chosen,
+            values=values,
+            params=params,
+            temperature=temperature,
+            max_tokens=max_tokens,
         )
 
     async def practice(
@@ -627,15 +553,4 @@ class Workspace:
 
     async def background_done(self) -> None:
         """Wait for the jobs that follow events: memory suggestions, implicit feedback."""
-        while self._suggesting:
-            await asyncio.wait(set(self._suggesting))
-
-
-def suggested_params(template: Template) -> dict[str, float | int]:
-    """The sampling a template suggests (temperature, top_p, max_tokens)."""
-    suggested: dict[str, float | int] = {
-        k: v for k, v in template.params.items() if k in ("temperature", "top_p")
-    }
-    if "max_tokens" in template.params:
-        suggested["max_tokens"] = int(template.params["max_tokens"])
-    return suggested
+        await self.jobs.done()

@@ -79,6 +79,16 @@ class Template:
     path: Path | None = None
     builtin: bool = False
 
+    def suggested_params(self) -> dict[str, float | int]:
+        """The sampling it suggests, as generation params (temperature, top_p,
+        max_tokens)."""
+        suggested: dict[str, float | int] = {
+            k: v for k, v in self.params.items() if k in ("temperature", "top_p")
+        }
+        if "max_tokens" in self.params:
+            suggested["max_tokens"] = int(self.params["max_tokens"])
+        return suggested
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
