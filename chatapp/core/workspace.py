@@ -51,7 +51,7 @@ from chatapp.store.users import UserDir
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from chatapp.config import ModelConfig, Settings
@@ -184,9 +184,23 @@ class Workspace:
             self._feedback = ReplyFeedback(
                 FeedbackLog(repo, self.user),
                 self._tree_of,
-                background=lambda job: self.jobs.start(asyncio.to_thread(job), "feedback"),
+                background=self._feedback_job,
             )
         return self._feedback
+
+    def _feedback_job(self, job: Callable[[], object]) -> None:
+        """A feedback write that follows an event: in a thread when the event came on the
+        event loop; right here when it came in a worker thread (the UI stores
+        corrections in one), which is off the loop already."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                job()
+            except ChatappError as error:
+                log.warning("no feedback: %s", error)
+            return
+        self.jobs.start(asyncio.to_thread(job), "feedback")
 
     def _feedback_heard(self, event: Event) -> None:
         if event.conversation_id not in self._incognito:

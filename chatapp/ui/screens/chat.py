@@ -38,6 +38,7 @@ from chatapp.ui.composer import Composer
 from chatapp.ui.messages import CoreEvent
 from chatapp.ui.remembered import Remembered
 from chatapp.ui.screens.chat_branches import BranchActions
+from chatapp.ui.screens.chat_feedback import FeedbackActions
 from chatapp.ui.screens.chat_memory import MemoryActions
 from chatapp.ui.screens.chat_models import ModelActions
 from chatapp.ui.screens.chat_sidebar import SidebarActions
@@ -60,6 +61,7 @@ class ChatScreen(
     SidebarActions,
     MemoryActions,
     TemplateActions,
+    FeedbackActions,
     BranchActions,
     ModelActions,
     TurnDisplay,
@@ -223,6 +225,8 @@ class ChatScreen(
             return
         self.end_edit()
         self.session = session
+        # A stored conversation is never incognito, whatever the chat before it was.
+        self.incognito = self.status.incognito = False
         self.set_model_status(session.model)
         self.sidebar.current_id = conversation_id
         await self.render_thread()

@@ -1,4 +1,5 @@
-"""One message of the thread: header, Markdown body, sibling switcher, details, error block."""
+"""One message of the thread: header, Markdown body, sibling switcher, details, error block,
+and under a finished reply its rating bar."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import Button, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from chatapp.core.models import FinishReason, Message, Role
+from chatapp.ui.widgets.rating_bar import RatingBar
 
 CODE_BLOCK = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 # Model output is shown, never executed by the terminal: escape control sequences.
@@ -38,6 +40,22 @@ def visible(text: str) -> str:
 
 def code_blocks(text: str) -> list[str]:
     return [match.group(2) for match in CODE_BLOCK.finditer(text)]
+
+
+def is_finished_reply(message: Message) -> bool:
+    """A reply that ended well: it can be rated and corrected (not a failed, stopped or
+    still streaming one, whose text is not what the model would have said)."""
+    return (
+        message.role == Role.ASSISTANT
+        and bool(message.content)
+        and not message.incomplete
+        and not message.error
+    )
+
+
+def is_rateable(message: Message) -> bool:
+    """A finished reply written by the model: the user's own corrections are not rated."""
+    return is_finished_reply(message) and message.written_by != "user"
 
 
 class Body(Markdown):
@@ -103,7 +121,8 @@ class SiblingSwitch(Horizontal):
 
 
 class MessageView(Vertical, can_focus=True):
-    """A user or assistant message. Focus it for its keys (copy, edit, switch, details)."""
+    """A user or assistant message. Focus it for its keys (copy, edit, switch, details,
+    and on a reply: rate, prefer, correct)."""
 
     BINDINGS = [
         Binding("y", "copy", "Copy"),
@@ -112,6 +131,11 @@ class MessageView(Vertical, can_focus=True):
         Binding("left,[", "sibling(-1)", "Previous version"),
         Binding("right,]", "sibling(1)", "Next version"),
         Binding("i", "toggle_details", "Details"),
+        Binding("+", "rate(1)", "Good", tooltip="Rate a reply good, then say why if you like"),
+        Binding("-", "rate(-1)", "Bad", tooltip="Rate a reply bad, then say why if you like"),
+        Binding("0", "rate(None)", "Unrate", tooltip="Take the rating of a reply back"),
+        Binding("p", "prefer", "Prefer", tooltip="Prefer this version of a reply to the others"),
+        Binding("c", "correct", "Correct", tooltip="Correct a reply: write it as it should be"),
     ]
 
     details_visible: reactive[bool] = reactive(False)
@@ -123,6 +147,13 @@ class MessageView(Vertical, can_focus=True):
             self.step = step
 
     class EditRequested(TextualMessage):
+        def __init__(self, message: Message) -> None:
+            super().__init__()
+            self.message = message
+
+    class CorrectionRequested(TextualMessage):
+        """c on a finished reply: the screen opens the editor and keeps the correction."""
+
         def __init__(self, message: Message) -> None:
             super().__init__()
             self.message = message
@@ -160,6 +191,8 @@ class MessageView(Vertical, can_focus=True):
         yield Static(self._details_text(), classes="details")
         if self.message.error:
             yield ErrorBlock(self.message.error, self.message.id)
+        if is_rateable(self.message):
+            yield self._new_rating_bar()
 
     @property
     def body(self) -> Body:
@@ -168,6 +201,13 @@ class MessageView(Vertical, can_focus=True):
     def bodies(self) -> list[Body]:
         """The Markdown of the message: one, or several for a long streamed reply."""
         return [child for child in self.children if isinstance(child, Body)]
+
+    @property
+    def rating_bar(self) -> RatingBar | None:
+        return next(iter(self.query_children(RatingBar)), None)
+
+    def _new_rating_bar(self) -> RatingBar:
+        return RatingBar(self.message.id, can_prefer=self.versions[1] > 1)
 
     @property
     def streaming_body(self) -> Body | None:
@@ -179,7 +219,9 @@ class MessageView(Vertical, can_focus=True):
         parts: list[str | tuple[str, str]] = [
             ("You" if message.role == Role.USER else "Assistant", "bold")
         ]
-        if message.role == Role.ASSISTANT and message.model:
+        if message.written_by == "user":
+            parts.append(("  ✎ written by you", "italic"))
+        elif message.role == Role.ASSISTANT and message.model:
             parts.append((f"  {message.model}", "dim"))
         if used := len(message.memories_used):
             noun = "memory" if used == 1 else "memories"
@@ -227,6 +269,9 @@ class MessageView(Vertical, can_focus=True):
             switch.remove()
         if versions[1] > 1:
             self.query_one(".header", Horizontal).mount(SiblingSwitch(self.message.id, *versions))
+        if (bar := self.rating_bar) is not None:
+            bar.can_prefer = versions[1] > 1
+        self.refresh_bindings()
 
     def watch_details_visible(self, shown: bool) -> None:
         self.set_class(shown, "-details")
@@ -290,6 +335,9 @@ class MessageView(Vertical, can_focus=True):
             await self.body.update(final)
         self.query_one(".who", Static).update(self._header_text())
         self.query_one(".details", Static).update(self._details_text())
+        if is_rateable(message) and self.rating_bar is None:
+            await self.mount(self._new_rating_bar())
+        self.refresh_bindings()
 
     def show_error(self, error: str, retry_id: str | None) -> None:
         for block in self.query(ErrorBlock):
@@ -322,6 +370,29 @@ class MessageView(Vertical, can_focus=True):
 
     def action_toggle_details(self) -> None:
         self.details_visible = not self.details_visible
+
+    def action_rate(self, thumb: int | None) -> None:
+        if (bar := self.rating_bar) is not None:
+            bar.rate(thumb)
+
+    def action_prefer(self) -> None:
+        if (bar := self.rating_bar) is not None:
+            bar.prefer()
+
+    def action_correct(self) -> None:
+        self.post_message(self.CorrectionRequested(self.message))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The rating keys only on a reply with a rating bar (none in an incognito chat),
+        prefer only when it has alternatives, correct only on a finished reply."""
+        bar = self.rating_bar
+        if action == "rate":
+            return bar is not None and bar.display
+        if action == "prefer":
+            return bar is not None and bar.display and bar.can_prefer
+        if action == "correct":
+            return is_finished_reply(self.message)
+        return super().check_action(action, parameters)
 
 
 class ErrorBlock(Horizontal):
