@@ -54,15 +54,17 @@ def list_(
         warn(line)
 
 
+SUMMARY_KEYS = ("name", "title", "description", "tags", "main", "version")
+
+
 def summary(template: Template) -> dict[str, Any]:
+    """What `templates list --json` says of a template."""
+    from chatapp.core.templates import to_data
+
+    data = to_data(template)
     return {
-        "name": template.name,
-        "title": template.title,
-        "description": template.description,
-        "tags": list(template.tags),
-        "main": template.main,
+        **{key: data[key] for key in SUMMARY_KEYS},
         "builtin": template.builtin,
-        "version": template.version,
         "path": str(template.path),
     }
 
