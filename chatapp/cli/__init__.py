@@ -9,6 +9,7 @@ from chatapp.cli import memory  # noqa: F401  # isort: skip
 from chatapp.cli import templates  # noqa: F401  # isort: skip
 from chatapp.cli import compare  # noqa: F401  # isort: skip
 from chatapp.cli import feedback  # noqa: F401  # isort: skip
+from chatapp.cli import leaderboard  # noqa: F401  # isort: skip
 from chatapp.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -429,6 +429,11 @@ class ChatScreen(
             self.action_compare,
         )
         yield SystemCommand(
+            "Leaderboard",
+            "Models or template versions ranked by your choices between replies",
+            self.action_leaderboard,
+        )
+        yield SystemCommand(
             "Toggle sidebar", "Show or hide the conversations (ctrl+b)", self.action_toggle_sidebar
         )
         yield SystemCommand(
@@ -448,6 +453,11 @@ class ChatScreen(
         yield SystemCommand(
             "Copy last reply", "Copy the last reply to the clipboard", self.action_copy_last
         )
+
+    def action_leaderboard(self) -> None:
+        from chatapp.ui.screens.leaderboard import LeaderboardScreen
+
+        self.app.push_screen(LeaderboardScreen(self.workspace))
 
     def key_sections(self) -> list[KeySection]:
         in_box = [("Enter", "Send"), *rows(PromptInput.BINDINGS), ("↑ ↓", "Earlier prompts")]
