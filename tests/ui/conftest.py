@@ -1,5 +1,6 @@
 """Fixtures for the chat screen's Pilot tests: settings, stored conversations and a driver
-that reads the screen the way a user does."""
+that reads the screen the way a user does; and the template library the template screens
+are tested over."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from textual.widgets import OptionList
 
 from chatapp.config import ModelConfig, Settings, embedded_model
 from chatapp.core.models import Conversation, Message, Role
+from chatapp.core.templates import TemplateLibrary, builtin_dir
 from chatapp.core.workspace import Workspace
 from chatapp.store.conversations import ConversationRepo
 from chatapp.store.users import UserDir
@@ -220,3 +222,9 @@ def store_conversation(data_dir: Path) -> Callable[..., Conversation]:
         return conversation
 
     return store
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> TemplateLibrary:
+    """The built-in templates, and the user's own in a fresh folder."""
+    return TemplateLibrary(builtin_dir(), tmp_path / "prompts", tmp_path / "templates.json")

@@ -7,24 +7,25 @@ of look with `pytest tests/ui/test_rating_snapshot.py --snapshot-update`."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from chatapp.config import ModelConfig, Settings
+from chatapp.config import Settings
 from chatapp.core.models import Conversation, Message, Role
 from chatapp.core.workspace import Workspace
 from chatapp.store import conversations as conversation_store
 from chatapp.store.conversations import ConversationRepo
 from chatapp.store.users import UserDir
 from chatapp.ui.app import ChatApp
-from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.rating_bar import RatingBar
-from tests.ui.test_snapshots import MODEL, TODAY, USER, at, settled, until
+from tests.ui.snapshots import MODEL, TODAY, USER, at, settings, settled, until
+
+# The fixture shared with the other snapshots: a remote model never asked anything.
+__all__ = ["settings"]
 
 CONVERSATION = "c-capitals"
 UPDATED = at(TODAY, 9, 15)
@@ -34,18 +35,6 @@ TURNS = (
     "And of New Zealand?",
     "Wellington, at the southern tip of the North Island.",
 )
-
-
-@pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A remote model that is never asked anything, and the sidebar's "today" fixed."""
-    monkeypatch.setitem(ConversationList.__init__.__kwdefaults__, "today", lambda: TODAY)
-    model = ModelConfig(
-        name=MODEL, backend="openai", base_url="http://127.0.0.1:9/v1", model="qwen2.5-7b"
-    )
-    return Settings(
-        models={MODEL: model}, default_model=MODEL, data_dir=tmp_path / "data", user=USER
-    )
 
 
 @pytest.fixture

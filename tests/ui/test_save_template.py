@@ -10,10 +10,7 @@ from textual.widgets import Button, Input, TextArea
 from chatapp.core.templates import Template, TemplateLibrary
 from chatapp.ui.screens.save_template import SaveTemplateScreen
 from chatapp.ui.screens.text_prompt import TextPromptScreen
-from tests.ui.test_template_form import User, library, showing
-
-# The library fixture: built-ins plus a user folder in the test's temp dir.
-__all__ = ["library"]
+from tests.ui.screen_host import User, showing
 
 MESSAGE = (
     "Translate into French, keep {{ name }} and {% raw %} as they are:\nThe weather is lovely."
@@ -128,6 +125,21 @@ async def test_save_waits_for_a_variable_and_a_good_name(library):
         assert user.sees("#why") == "Saves a new template of yours: notes" and not save.disabled
         template = await saved(user)
     assert library.render(template, template.example.variables).user == "Summarise this: tides."
+
+
+async def test_the_buttons_save_and_cancel_as_the_keys_do(library):
+    text = "Write a haiku about the sea."
+    async with showing(SaveTemplateScreen(library, text, "haiku")) as user:
+        await user.press(*TO_END, *["shift+left"] * 4)  # sea.
+        await make_variable(user, "topic")
+        await user.pilot.click("#save")
+        await user.wait_until(lambda: user.app.results, "the template to be saved")
+        assert isinstance(user.result, Template) and user.result.name == "haiku"
+    async with showing(SaveTemplateScreen(library, text, "haiku")) as user:
+        await user.pilot.click("#cancel")
+        await user.wait_until(lambda: user.app.results, "the form to close")
+        assert user.result is None
+    assert [version.number for version in library.history("haiku")] == [1]
 
 
 async def test_ctrl_v_outside_the_message_is_a_paste(library):

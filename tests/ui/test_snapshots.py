@@ -7,33 +7,27 @@ does not blink. Regenerate after an intended change of look with
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from chatapp.config import ModelConfig, Settings
+from chatapp.config import Settings
 from chatapp.core.models import Conversation, FinishReason, Message, Role
 from chatapp.core.workspace import Workspace
 from chatapp.store import conversations as conversation_store
 from chatapp.store.conversations import ConversationRepo
 from chatapp.store.users import UserDir
 from chatapp.ui.app import ChatApp
-from chatapp.ui.widgets.conversation_list import ConversationList
 from chatapp.ui.widgets.message_view import MessageView
-from chatapp.ui.widgets.prompt_input import PromptInput
+from tests.ui.snapshots import MODEL, SIZES, TODAY, USER, at, settings, settled, until
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-USER = "tester"
-MODEL = "qwen"
-TODAY = date(2026, 3, 12)
-WAIT = 30.0
+# The fixture shared with the other snapshots: a remote model never asked anything.
+__all__ = ["settings"]
 
 CODE_ANSWER = """\
 Use slicing, which returns a new list:
@@ -56,10 +50,6 @@ class Stored:
     updated: float
     turns: tuple[str, ...]
     error: str | None = None
-
-
-def at(day: date, hour: int, minute: int = 0) -> float:
-    return datetime(day.year, day.month, day.day, hour, minute).timestamp()
 
 
 # Newest first, as the sidebar lists them: Today, Yesterday, a weekday, last year.
@@ -140,19 +130,6 @@ def store(repo: ConversationRepo, stored: Stored) -> None:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A remote model that is never asked anything (nothing loads, nothing is sent), and
-    the sidebar's "today" fixed."""
-    monkeypatch.setitem(ConversationList.__init__.__kwdefaults__, "today", lambda: TODAY)
-    model = ModelConfig(
-        name=MODEL, backend="openai", base_url="http://127.0.0.1:9/v1", model="qwen2.5-7b"
-    )
-    return Settings(
-        models={MODEL: model}, default_model=MODEL, data_dir=tmp_path / "data", user=USER
-    )
-
-
-@pytest.fixture
 def conversations(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """The stored conversations, each written at its own fixed time."""
     repo = ConversationRepo(UserDir(settings.data_dir, USER))
@@ -163,23 +140,6 @@ def conversations(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
                 conversation_store, "time", SimpleNamespace(time=lambda t=stored.updated: t)
             )
             store(repo, stored)
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
-
-async def settled(pilot: Pilot[Any]) -> None:
-    """Nothing left loading, and a steady cursor (it would blink between snapshots)."""
-    app = pilot.app
-    await until(pilot, lambda: len(app.screen_stack) > 1, "the chat screen")
-    while running := [worker for worker in app.workers if not worker.is_finished]:
-        await app.workers.wait_for_complete(running)
-    await pilot.pause()
-    app.screen.query_one(PromptInput).cursor_blink = False
 
 
 def opening(position: int) -> Callable[[Pilot[Any]], Awaitable[None]]:

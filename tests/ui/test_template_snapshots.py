@@ -16,11 +16,8 @@ from chatapp.core.templates import TemplateLibrary
 from chatapp.ui.screens.save_template import SaveTemplateScreen
 from chatapp.ui.screens.template_form import TemplateFormScreen
 from chatapp.ui.screens.text_prompt import TextPromptScreen
-from tests.ui.test_snapshots import SIZES, until
-from tests.ui.test_template_form import Host, library
-
-# The library fixture: built-ins plus a user folder in the test's temp dir.
-__all__ = ["library"]
+from tests.ui.screen_host import Host
+from tests.ui.snapshots import SIZES, until
 
 TEXT = "We ship v2.3 on Monday. Run `git pull` first.\n周一发布，请先更新代码。"
 

@@ -18,11 +18,11 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from chatapp.core.errors import ChatappError
 from chatapp.core.feedback.leaderboard import METHOD, Grouping, Leaderboard, leaderboard
 from chatapp.core.workspace import Workspace
+from chatapp.ui.worker_failures import toast_failure
 
 HINT = "m by model · t by template · Esc back"
 NO_CHOICES = (
@@ -104,14 +104,7 @@ class LeaderboardScreen(Screen[None]):
         self.dismiss()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed read is a toast (a ChatappError); anything else is a bug, raised."""
-        error = event.worker.error
-        if event.state != WorkerState.ERROR:
-            return
-        if isinstance(error, ChatappError):
-            self.notify(str(error), severity="error", timeout=10, markup=False)
-        elif error is not None:
-            raise error
+        toast_failure(self, event)
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Rank models", "The leaderboard by model (m)", self.action_rank_models)

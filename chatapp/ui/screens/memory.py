@@ -19,9 +19,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from chatapp.core.errors import ChatappError
 from chatapp.core.events import MemoryChanged
 from chatapp.core.memory.book import MemoryChange
 from chatapp.core.memory.user_memory import summary_of
@@ -31,6 +30,7 @@ from chatapp.ui.messages import CoreEvent
 from chatapp.ui.screens.confirm import ConfirmScreen
 from chatapp.ui.screens.keys import KeySection
 from chatapp.ui.screens.text_prompt import TextPromptScreen
+from chatapp.ui.worker_failures import toast_failure
 
 # Another chatapp process (the CLI, a second terminal) may change the file: look this often.
 OUTSIDE_CHECK_SECONDS = 2.0
@@ -261,13 +261,7 @@ class MemoryScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed read or change is told: a ChatappError is a toast and
         the screen goes on; anything else is a bug and is raised."""
-        error = event.worker.error
-        if event.state != WorkerState.ERROR:
-            return
-        if isinstance(error, ChatappError):
-            self.notify(str(error), severity="error", timeout=10, markup=False)
-        elif error is not None:
-            raise error
+        toast_failure(self, event)
 
     # -- what the app asks of a screen: its palette commands and its keys ------------------
 

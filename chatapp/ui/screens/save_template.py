@@ -19,12 +19,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static, TextArea
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from chatapp.core.errors import ChatappError
 from chatapp.core.templates import Example, Template, TemplateError, TemplateLibrary, Variable
 from chatapp.core.templates.model import VariableType, check_name
 from chatapp.ui.screens.text_prompt import TextPromptScreen
+from chatapp.ui.worker_failures import chatapp_failure
 
 # A variable is a jinja2 name; these would not be read as one (or clash with a global).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -195,9 +195,17 @@ class SaveTemplateScreen(ModalScreen[Template | None]):
                 yield Label("System prompt (optional, kept as written)", id="system-label")
                 yield TextArea(id="system")
             yield Static("", id="why", markup=False)
+            # The buttons run the same actions as their keys.
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Save", id="save", variant="primary", compact=True, disabled=True)
+                yield Button("Cancel", id="cancel", compact=True, action="screen.cancel")
+                yield Button(
+                    "Save",
+                    id="save",
+                    variant="primary",
+                    compact=True,
+                    disabled=True,
+                    action="screen.save",
+                )
         yield Footer()
 
     @property
@@ -320,31 +328,16 @@ class SaveTemplateScreen(ModalScreen[Template | None]):
         self.notify(saved_notice(saved), markup=False)
         self.dismiss(saved)
 
-    @on(Button.Pressed, "#save")
-    def save_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel()
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A template the library would not save says why under the form (a ChatappError);
         anything else is a bug and is raised."""
-        error = event.worker.error
-        if event.state != WorkerState.ERROR:
-            return
-        if isinstance(error, ChatappError):
+        if (error := chatapp_failure(event)) is not None:
             self.set_class(True, "-cannot")
             self.query_one("#why", Static).update(str(error))
             self.app.bell()
-        elif error is not None:
-            raise error
 
 
 def variables_line(draft: MessageDraft, used: list[str]) -> Content:

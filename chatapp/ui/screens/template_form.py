@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from chatapp.core.backends.base import ChatMessage
 from chatapp.core.context import TokenCounter, estimate_tokens
@@ -33,6 +33,7 @@ from chatapp.core.templates import (
     TemplateLibrary,
     Variable,
 )
+from chatapp.ui.worker_failures import toast_failure
 
 # How long the preview waits after a change before rendering (a change within it starts
 # the wait again).
@@ -105,9 +106,17 @@ class TemplateFormScreen(ModalScreen[FormResult | None]):
                     yield Static("", id="notice", markup=False)
                     with VerticalScroll(id="preview-scroll"):
                         yield Static("", id="preview")
+            # The buttons run the same actions as their keys.
             with Horizontal(id="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Send", id="send", variant="primary", compact=True, disabled=True)
+                yield Button("Cancel", id="cancel", compact=True, action="screen.cancel")
+                yield Button(
+                    "Send",
+                    id="send",
+                    variant="primary",
+                    compact=True,
+                    disabled=True,
+                    action="screen.send",
+                )
         yield Footer()
 
     def field(self, variable: Variable) -> Widget:
@@ -222,28 +231,12 @@ class TemplateFormScreen(ModalScreen[FormResult | None]):
             return
         self.dismiss(FormResult(self.template, rendered, values))
 
-    @on(Button.Pressed, "#send")
-    def send_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_send()
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel()
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed preview is told as a toast (a ChatappError) or raised (a bug)."""
-        error = event.worker.error
-        if event.state != WorkerState.ERROR:
-            return
-        if isinstance(error, ChatappError):
-            self.notify(str(error), severity="error", timeout=10, markup=False)
-        elif error is not None:
-            raise error
+        toast_failure(self, event)
 
 
 def in_order(template: Template) -> list[Variable]:

@@ -15,10 +15,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from chatapp.core.errors import ChatappError
 from chatapp.core.templates import Template, TemplateLibrary
+from chatapp.ui.worker_failures import toast_failure
 
 
 class TemplatePickerScreen(ModalScreen[str | None]):
@@ -100,13 +100,8 @@ class TemplatePickerScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        error = event.worker.error
-        if event.state != WorkerState.ERROR:
-            return
-        if isinstance(error, ChatappError):
-            self.notify(str(error), severity="error", timeout=10, markup=False)
-        elif error is not None:
-            raise error
+        """A library that cannot be read is a toast (a ChatappError); a bug is raised."""
+        toast_failure(self, event)
 
 
 def matches(template: Template, query: str) -> bool:

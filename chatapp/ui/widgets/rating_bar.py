@@ -60,42 +60,30 @@ class RatingBar(Horizontal):
     can_prefer: reactive[bool] = reactive(False, recompose=True)
     """The reply has alternatives (‹ n/m ›): offer to prefer it over them."""
 
-    class Rated(Message):
+    class BarMessage(Message):
+        """Parent class of the bar's messages: each names the bar and its reply."""
+
+        def __init__(self, bar: RatingBar) -> None:
+            super().__init__()
+            self.bar = bar
+            self.message_id = bar.message_id
+
+        @property
+        def control(self) -> RatingBar:
+            return self.bar
+
+    class Rated(BarMessage):
         """The user gave a thumb (+1 or -1), or took the rating back (None)."""
 
         def __init__(self, bar: RatingBar, thumb: int | None) -> None:
-            super().__init__()
-            self.bar = bar
-            self.message_id = bar.message_id
+            super().__init__(bar)
             self.thumb = thumb
 
-        @property
-        def control(self) -> RatingBar:
-            return self.bar
-
-    class PreferRequested(Message):
+    class PreferRequested(BarMessage):
         """The user prefers this reply over its alternatives."""
 
-        def __init__(self, bar: RatingBar) -> None:
-            super().__init__()
-            self.bar = bar
-            self.message_id = bar.message_id
-
-        @property
-        def control(self) -> RatingBar:
-            return self.bar
-
-    class Wanted(Message):
+    class Wanted(BarMessage):
         """The bar was drawn and wants its reply's rating (the screen sets `rating`)."""
-
-        def __init__(self, bar: RatingBar) -> None:
-            super().__init__()
-            self.bar = bar
-            self.message_id = bar.message_id
-
-        @property
-        def control(self) -> RatingBar:
-            return self.bar
 
     def __init__(self, message_id: str, *, can_prefer: bool = False) -> None:
         super().__init__(classes="rating-bar")
