@@ -459,8 +459,8 @@ def export_data(
         bool,
         typer.Option("--no-redact", help="Keep e-mail addresses, keys, phone numbers, paths."),
     ] = False,
-    include_memories: Annotated[
-        bool, typer.Option("--include-memories", help="Keep saved memories in the prompts.")
+    with_memories: Annotated[
+        bool, typer.Option("--with-memories", help="Keep saved memories in the prompts.")
     ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Write a KTO set whose labels are all one value.")
@@ -468,7 +468,9 @@ def export_data(
 ) -> None:
     """Write feedback as a training data set, with a dataset card beside it.
 
-    Only feedback users said yes to training use for; one JSON object a line."""
+    Only feedback users said yes to training use for; one JSON object a line. User names
+    are hashed, personal data redacted; the file is written as the log is read, a month
+    at a time, and replaces FILE only once it is whole."""
     from chatapp.core.feedback.card import card_path
     from chatapp.core.feedback.export import (
         ExportFormat,
@@ -484,21 +486,21 @@ def export_data(
         raise fail("--user or --all-users, not both", EXIT_USAGE)
     settings = settings_or_exit(user)
     check_card_place(card_path(output))
+    result = export(
+        feedback_of(settings, all_users, start),
+        kind,
+        key=export_key_for(settings.data_dir) if kind is ExportFormat.RAW else None,
+        redact=not no_redact,
+        include_memories=with_memories,
+        force=force,
+        since=start,
+        model=model,
+        template=template,
+    )
     try:
-        result = export(
-            feedback_of(settings, all_users, start),
-            kind,
-            key=export_key_for(settings.data_dir) if kind is ExportFormat.RAW else None,
-            redact=not no_redact,
-            include_memories=include_memories,
-            force=force,
-            since=start,
-            model=model,
-            template=template,
-        )
+        card = write_export(result, output)
     except OneSidedKto as error:
         raise fail(f"{error} with --force") from None
-    card = write_export(result, output)
     typer.echo(result.report.summary())
     typer.echo(f"wrote {output}; dataset card: {card}")
     if result.report.held_back and not result.report.rows:
@@ -539,13 +541,18 @@ def check_card_place(card: Path) -> None:
 
 
 def feedback_of(settings: Settings, all_users: bool, since: float | None) -> list[UserFeedback]:
-    """Each user's events from since on, with their answer about training use."""
+    """Each user's events from since on, read from their files a month at a time
+    whenever they are iterated, with their answer about training use."""
+    from functools import partial
+
     from chatapp.core.feedback.export import UserFeedback
-    from chatapp.core.workspace import Workspace, list_users
+    from chatapp.core.workspace import list_users
+    from chatapp.store.feedback import FeedbackRepo
+    from chatapp.store.users import UserDir
 
     names = [summary.name for summary in list_users(settings)] if all_users else [settings.user]
     found = []
     for name in names:
-        log = Workspace(settings, name).feedback.log
-        found.append(UserFeedback(name, log.events(since), log.consent()))
+        repo = FeedbackRepo(UserDir(settings.data_dir, name).feedback)
+        found.append(UserFeedback(name, partial(repo.events_by_month, since), repo.consent()))
     return found

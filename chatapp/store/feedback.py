@@ -6,10 +6,11 @@
         export.key      the secret exports hash user names with (export_key)
 
 An append rewrites only the month's file, so it stays cheap however long the history
-grows; reading since a date opens only the months from then on. A month file that cannot
-be parsed is moved aside (tinystore.py) and reported; the other months still load. A
-record this version cannot read (a newer schema, a damaged field) is skipped, reported,
-and kept in its file: an append writes it back untouched.
+grows; reading since a date opens only the months from then on, and a reader can take
+them one at a time (events_by_month: an export holds one month, not the log). A month
+file that cannot be parsed is moved aside (tinystore.py) and reported; the other months
+still load. A record this version cannot read (a newer schema, a damaged field) is
+skipped, reported, and kept in its file: an append writes it back untouched.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,15 +100,32 @@ class FeedbackRepo:
     ) -> list[FeedbackEvent]:
         """The events at or after since (all of them when None), oldest first, or newest
         first; only the month files from since on are opened."""
-        first = month_of(since) if since is not None else ""
-        events: list[FeedbackEvent] = []
-        for month in self.months():
-            if month >= first:
-                events.extend(self._read_month(month))
-        if since is not None:
-            events = [event for event in events if event.ts >= since]
-        events.sort(key=lambda event: (event.ts, event.event_id), reverse=newest_first)
+        events = [event for month in self.events_by_month(since) for event in month]
+        if newest_first:
+            events.reverse()
         return events
+
+    def events_by_month(
+        self, since: float | None = None, *, only: Container[str] | None = None
+    ) -> Iterator[list[FeedbackEvent]]:
+        """The events at or after since (all of them when None), one month at a time:
+        the oldest month first, each month's events oldest first (ids break ties of
+        time), a month without any left out. One month file is read (and held) at a
+        time, so a reader that lets each month go holds one month, however long the
+        log; each iteration reads the files again. only: the ids of the events wanted
+        (None: all); the other records are not even read as events, so reading a few
+        of many again is cheap."""
+        first = month_of(since) if since is not None else ""
+        for month in self.months():
+            if month < first:
+                continue
+            events = self._read_month(month, only)
+            if since is not None:
+                events = [event for event in events if event.ts >= since]
+            events.sort(key=lambda event: (event.ts, event.event_id))
+            if events:
+                yield events
+            del events  # before the next month is read: a reader may have let it go
 
     def months(self) -> list[str]:
         """The months that have a file, oldest first: ["2026-04", "2026-05"]."""
@@ -122,14 +140,18 @@ class FeedbackRepo:
     def month_file(self, month: str) -> Path:
         return self.folder / f"{month}.json"
 
-    def _read_month(self, month: str) -> list[FeedbackEvent]:
+    def _read_month(self, month: str, only: Container[str] | None = None) -> list[FeedbackEvent]:
         path = self.month_file(month)
         try:
             with self._file(path.name).reading() as db:
-                documents = [dict(document) for document in db.table(EVENTS_TABLE).all()]
+                # The parsed file as it is: TinyDB's documents would copy every record twice.
+                tables = db.storage.read() or {}
         except StoreError as error:  # CorruptFile: moved aside; the other months still load
             self._report(error)
             return []
+        documents: Iterable[Any] = tables.get(EVENTS_TABLE, {}).values()
+        if only is not None:
+            documents = [d for d in documents if isinstance(d, dict) and d.get("event_id") in only]
         events: list[FeedbackEvent] = []
         problems: list[str] = []
         for document in documents:

@@ -3,6 +3,8 @@ to, redacted, over real TinyDB files."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import orjson
 import pytest
 
 from chatapp.core.feedback.export import (
+    Export,
     OneSidedKto,
     UnknownFormat,
     UserFeedback,
@@ -19,7 +22,18 @@ from chatapp.core.feedback.export import (
     write_export,
 )
 from chatapp.core.feedback.log import FeedbackLog
-from chatapp.core.feedback.records import Author, Candidate, FeedbackEvent, TemplateRef
+from chatapp.core.feedback.records import (
+    Author,
+    Candidate,
+    Choice,
+    EventType,
+    FeedbackEvent,
+    Rating,
+    Source,
+    TemplateRef,
+    context_of,
+)
+from chatapp.core.feedback.report import ExportReport
 from chatapp.core.memory.retrieve import pinned_block, turn_block
 from chatapp.core.models import Memory
 from chatapp.store.feedback import FeedbackRepo
@@ -55,11 +69,24 @@ def reply(message_id: str, text: str, model: str = "smollm2", **fields: object) 
 
 
 def feedback_of(*logs: FeedbackLog) -> list[UserFeedback]:
-    return [UserFeedback(log.user, log.events(), log.consent()) for log in logs]
+    return [UserFeedback.of(log.user, log.events(), log.consent()) for log in logs]
+
+
+@dataclass(frozen=True)
+class Exported:
+    rows: list[dict[str, Any]]
+    report: ExportReport
+
+
+def exported(feedback: list[UserFeedback], format: str, **options: Any) -> Exported:
+    """Read the export's rows, then its report, as write_export does."""
+    result = export(feedback, format, key=KEY, **options)
+    rows = list(result)
+    return Exported(rows, result.report)
 
 
 def rows_of(log: FeedbackLog, format: str, **options: Any) -> list[dict[str, Any]]:
-    return export(feedback_of(log), format, key=KEY, **options).rows
+    return exported(feedback_of(log), format, **options).rows
 
 
 def roles(messages: list[dict[str, str]]) -> list[str]:
@@ -94,7 +121,7 @@ def test_dpo_rows_come_from_choices_corrections_and_rated_siblings(log: Feedback
     log.rate(reply("c1", "It is Paris."), +1, QUESTION, conversation_id="c3")
     log.rate(reply("c2", "France has no capital."), -1, QUESTION, conversation_id="c3")
 
-    result = export(feedback_of(log), "dpo", key=KEY)
+    result = exported(feedback_of(log), "dpo")
 
     assert [set(row) for row in result.rows] == [{"prompt", "chosen", "rejected"}] * 3
     for row in result.rows:
@@ -128,7 +155,7 @@ def test_kto_rows_come_from_thumbs_and_corrections(log: FeedbackLog) -> None:
     wrong, right = reply("b1", "Milan."), reply("b2", "Rome.", written_by=Author.USER)
     log.corrected(wrong, right, FOLLOW_UP, conversation_id="c2")
 
-    result = export(feedback_of(log), "kto", key=KEY)
+    result = exported(feedback_of(log), "kto")
 
     assert [set(row) for row in result.rows] == [{"prompt", "completion", "label"}] * 3
     labels = {row["completion"][0]["content"]: row["label"] for row in result.rows}
@@ -155,7 +182,7 @@ def test_sft_rows_are_liked_and_corrected_replies(log: FeedbackLog) -> None:
 
 def test_an_unknown_format_is_named(log: FeedbackLog) -> None:
     with pytest.raises(UnknownFormat, match="one of: raw, dpo, kto, sft, openai"):
-        export(feedback_of(log), "csv", key=KEY)
+        export(feedback_of(log), "csv", key=KEY)  # at once, before any row is read
 
 
 # -- what counts ------------------------------------------------------------------------------
@@ -227,7 +254,7 @@ def test_only_what_users_agreed_to_is_exported(data_dir: Path) -> None:
     revoked.rate(reply("c1", "Paris."), +1, QUESTION, conversation_id="c1")
     revoked.set_consent(False)
 
-    result = export(feedback_of(never_asked, late, revoked), "kto", key=KEY, force=True)
+    result = exported(feedback_of(never_asked, late, revoked), "kto", force=True)
 
     assert [row["completion"][0]["content"] for row in result.rows] == ["Lyon."]
     assert result.report.held_back == 3
@@ -240,10 +267,10 @@ def test_a_kto_set_of_one_label_is_refused_unless_forced(log: FeedbackLog) -> No
     log.rate(reply("a2", "Paris!"), +1, QUESTION, conversation_id="c1")
 
     with pytest.raises(OneSidedKto, match=r"2 labels are all true \(2 true, 0 false\)") as refused:
-        export(feedback_of(log), "kto", key=KEY)
+        exported(feedback_of(log), "kto")
     assert "\n" not in str(refused.value)
 
-    result = export(feedback_of(log), "kto", key=KEY, force=True)
+    result = exported(feedback_of(log), "kto", force=True)
     assert [row["label"] for row in result.rows] == [True, True]
 
 
@@ -265,7 +292,7 @@ def test_filters_narrow_by_date_model_and_template(log: FeedbackLog) -> None:
     assert texts(model="smollm2") == ["Paris.", "Lyon."]
     assert texts(template="concise") == ["Paris!", "Lyon."]
     assert texts(template=TemplateRef("concise", 2)) == []
-    report = export(feedback_of(log), "kto", key=KEY, force=True, model="qwen").report
+    report = exported(feedback_of(log), "kto", force=True, model="qwen").report
     assert report.filters == {"model": "qwen"}
 
 
@@ -279,7 +306,7 @@ def test_invalid_rows_are_skipped_with_a_reason(log: FeedbackLog) -> None:
     log.rate(reply("a3", "Paris."), +1, [], conversation_id="c1")
     log.rate(reply("a4", "Paris."), +1, QUESTION, conversation_id="c1")
 
-    result = export(feedback_of(log), "sft", key=KEY)
+    result = exported(feedback_of(log), "sft")
 
     assert len(result.rows) == 1
     assert result.report.skipped == {
@@ -302,7 +329,7 @@ def test_personal_data_is_redacted_unless_told_not_to(log: FeedbackLog) -> None:
     answer = reply("a1", r"Saved to C:\Users\jane\notes and /Users/jane/x.")
     log.rate(answer, +1, question, conversation_id="c1")
 
-    result = export(feedback_of(log), "sft", key=KEY)
+    result = exported(feedback_of(log), "sft")
 
     [row] = result.rows
     text = orjson.dumps(row).decode()
@@ -326,7 +353,7 @@ def test_saved_memories_are_taken_out_of_prompts(log: FeedbackLog) -> None:
     seen = [{"role": "system", "content": system}, {"role": "user", "content": question}]
     log.rate(reply("a1", "Try a bouchon."), +1, seen, conversation_id="c1")
 
-    result = export(feedback_of(log), "sft", key=KEY)
+    result = exported(feedback_of(log), "sft")
 
     assert result.rows[0]["messages"][:2] == [
         {"role": "system", "content": "Be brief."},
@@ -401,3 +428,146 @@ def test_a_kto_card_suggests_weights_that_balance_the_labels(
     text = card.read_text()
     assert "- desirable (`label: true`): 3" in text
     assert "`desirable_weight=1.0`, `undesirable_weight=3.0`" in text
+
+
+# -- streaming: a month at a time ---------------------------------------------------------------
+
+MONTH = 31 * 86_400
+SPRING = 1_775_000_000.0  # 2026-03-31: the events below fall in four months from here
+
+
+def rated(
+    message_id: str, text: str, thumb: int, ts: float, context: Any = QUESTION
+) -> FeedbackEvent:
+    return FeedbackEvent(
+        user=USER,
+        conversation_id="c1",
+        type=EventType.RATING,
+        source=Source.EXPLICIT,
+        context=context_of(context),
+        candidates=(reply(message_id, text),),
+        rating=Rating(thumb),
+        consent=True,
+        ts=ts,
+    )
+
+
+def chosen(replies: list[Candidate], preferred: str, ts: float) -> FeedbackEvent:
+    ids = tuple(candidate.message_id for candidate in replies)
+    return FeedbackEvent(
+        user=USER,
+        conversation_id="c2",
+        type=EventType.PAIRWISE,
+        source=Source.EXPLICIT,
+        context=context_of(FOLLOW_UP),
+        candidates=tuple(replies),
+        choice=Choice(preferred, shown_order=ids),
+        consent=True,
+        ts=ts,
+    )
+
+
+@pytest.fixture
+def seasons(data_dir: Path) -> FeedbackRepo:
+    """A log over four months: replies rated up in one month and down in a later one,
+    a rating changed months later, a choice made again."""
+    repo = FeedbackRepo(UserDir(data_dir, USER).feedback)
+    repo.set_consent(True)
+    for event in (
+        rated("a1", "Paris.", +1, SPRING),
+        rated("a2", "Lyon.", -1, SPRING + MONTH),  # a pair with a1, a month later
+        rated("b1", "Rome.", +1, SPRING + MONTH + 60, FOLLOW_UP),
+        chosen([reply("c1", "Rome!"), reply("c2", "Milan.")], "c2", SPRING + MONTH + 120),
+        rated("a3", "Nice.", -1, SPRING + 2 * MONTH),  # a pair with a1, two months later
+        rated("b1", "Rome.", -1, SPRING + 2 * MONTH + 60, FOLLOW_UP),  # changed its mind
+        rated("b2", "Roma.", +1, SPRING + 3 * MONTH, FOLLOW_UP),
+        chosen([reply("c1", "Rome!"), reply("c2", "Milan.")], "c1", SPRING + 3 * MONTH + 60),
+    ):
+        repo.append(event)
+    return repo
+
+
+@pytest.mark.parametrize("format", ["raw", "dpo", "kto", "sft", "openai"])
+def test_a_log_read_month_by_month_exports_as_it_would_from_memory(
+    seasons: FeedbackRepo, format: str
+) -> None:
+    assert len(seasons.months()) == 4
+    streamed = exported([UserFeedback(USER, seasons.events_by_month, True)], format, force=True)
+    held = exported([UserFeedback.of(USER, seasons.events(), True)], format, force=True)
+
+    assert streamed == held
+    assert streamed.rows
+
+
+def test_pairs_across_months_come_out_in_order(seasons: FeedbackRepo) -> None:
+    rows = exported([UserFeedback(USER, seasons.events_by_month, True)], "dpo").rows
+
+    pairs = [(row["chosen"][0]["content"], row["rejected"][0]["content"]) for row in rows]
+    assert pairs == [
+        ("Paris.", "Lyon."),
+        ("Paris.", "Nice."),
+        ("Roma.", "Rome."),
+        ("Rome!", "Milan."),
+    ]
+
+
+def test_rows_are_written_while_the_log_is_read(seasons: FeedbackRepo, tmp_path: Path) -> None:
+    """The first rows reach the file before the last month is read again: nothing
+    waits for the whole log."""
+    happened: list[str] = []
+
+    def months(*, only: Any = None) -> Iterator[list[FeedbackEvent]]:
+        for month in seasons.events_by_month(only=only):
+            happened.append("second reading" if only is not None else "first reading")
+            yield month
+
+    class Recording:
+        def __init__(self, result: Export) -> None:
+            self.result = result
+
+        def __iter__(self) -> Iterator[dict[str, Any]]:
+            for row in self.result:
+                happened.append("row")
+                yield row
+
+    result = export([UserFeedback(USER, months, True)], "dpo")
+    rows = list(Recording(result))
+
+    assert len(rows) == 4
+    assert happened.index("row") < len(happened) - 1 - happened[::-1].index("second reading")
+    assert happened.count("first reading") == 4
+
+
+def test_an_event_gone_when_read_again_is_skipped_with_a_reason(seasons: FeedbackRepo) -> None:
+    def months(*, only: Any = None) -> Iterator[list[FeedbackEvent]]:
+        for month in seasons.events_by_month(only=only):
+            yield [event for event in month if only is None or event.ts != SPRING + MONTH]
+
+    result = exported([UserFeedback(USER, months, True)], "dpo")
+
+    assert len(result.rows) == 3
+    assert result.report.skipped == {"its event could not be read again": 1}
+
+
+def test_a_refused_export_leaves_the_file_that_was_there(log: FeedbackLog, tmp_path: Path) -> None:
+    log.rate(reply("a1", "Paris."), +1, QUESTION, conversation_id="c1")
+    out = tmp_path / "kto.jsonl"
+    out.write_text("earlier\n")
+
+    with pytest.raises(OneSidedKto):
+        write_export(export(feedback_of(log), "kto", key=KEY), out)
+
+    assert out.read_text() == "earlier\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "kto.jsonl"]
+
+
+def test_the_report_is_there_once_the_rows_were_read(log: FeedbackLog) -> None:
+    log.rate(reply("a1", "Paris."), +1, QUESTION, conversation_id="c1")
+    result = export(feedback_of(log), "sft", key=KEY)
+
+    with pytest.raises(RuntimeError, match="once its rows were read"):
+        _ = result.report
+    assert len(list(result)) == 1
+    assert result.report.rows == 1
+    with pytest.raises(RuntimeError, match="can be read once"):
+        list(result)

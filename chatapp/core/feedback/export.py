@@ -15,21 +15,33 @@ only between replies that saw the same context. Every row is checked before it i
 written (roles in order, no empty message, the reply last) and skipped with a reason
 when it fails; texts are redacted and saved memories taken out of prompts by default.
 
-Errors: OneSidedKto (a ChatappError) for a KTO set with one label only, unless forced;
-writing raises the store's StorageUnavailable.
+An export streams, so memory does not grow with the log: each user's events are read a
+month at a time (UserFeedback.months), once to index them (signals.py keeps ids, times,
+thumbs and digests of contexts) and once more to fill in the rows in order, keeping from
+earlier months only the replies a pair still needs; raw rows need one reading. An Export
+is iterated for its rows, then holds its report; write_export writes the rows to a temp
+file as they come and puts it in place (fsync, os.replace) only once all went well.
+
+Errors: OneSidedKto (a ChatappError) for a KTO set with one label only, unless forced,
+raised when the last row has been read; writing raises the store's StorageUnavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import hmac
+import math
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import orjson
 
@@ -37,6 +49,7 @@ from chatapp.core.errors import ChatappError
 from chatapp.core.feedback.card import card_path, dataset_card
 from chatapp.core.feedback.records import (
     Candidate,
+    Choice,
     FeedbackEvent,
     InvalidFeedback,
     TemplateRef,
@@ -45,19 +58,25 @@ from chatapp.core.feedback.records import (
 from chatapp.core.feedback.redact import Scrubber
 from chatapp.core.feedback.report import ExportReport, KtoBalance
 from chatapp.core.feedback.signals import (
+    ExamplePlan,
     Keep,
-    PositionSkew,
+    LabelIndex,
+    LatestChoices,
+    PairPlan,
+    PreferenceIndex,
+    Ref,
     in_order,
-    labelled_replies,
-    latest_choices,
     position_skew,
-    preference_pairs,
 )
 from chatapp.core.text import is_blank
-from chatapp.store.tinystore import write_atomically
+from chatapp.store.errors import StorageUnavailable
+from chatapp.store.tinystore import TEMP_SUFFIX, fsync_dir, write_atomically
 
 Message = dict[str, str]
 Row = dict[str, Any]
+
+WRITE_BUFFER = 1 << 20
+LOST = "its event could not be read again"
 
 
 class ExportFormat(StrEnum):
@@ -89,19 +108,39 @@ class OneSidedKto(ChatappError):
         self.undesirable = undesirable
 
 
+class Months(Protocol):
+    """Reads one user's events (again) a month at a time: the oldest month first, each
+    month's events oldest first, as FeedbackRepo.events_by_month does. only: the ids of
+    the events wanted (None: all)."""
+
+    def __call__(
+        self, *, only: Container[str] | None = None
+    ) -> Iterable[Sequence[FeedbackEvent]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class UserFeedback:
     """One user's events and their answer to "may your feedback be used for training"."""
 
     user: str
-    events: Sequence[FeedbackEvent]
+    months: Months
     consent: bool | None
 
+    @classmethod
+    def of(cls, user: str, events: Iterable[FeedbackEvent], consent: bool | None) -> UserFeedback:
+        """From events held in memory, as if all from one month."""
+        held = in_order(events)
 
-@dataclass(frozen=True, slots=True)
-class Export:
-    rows: list[Row]
-    report: ExportReport
+        def months(*, only: Container[str] | None = None) -> list[list[FeedbackEvent]]:
+            wanted = held if only is None else [e for e in held if e.event_id in only]
+            return [wanted] if wanted else []
+
+        return cls(user, months, consent)
+
+    @property
+    def events(self) -> Iterator[FeedbackEvent]:
+        """Every event, oldest first, read a month at a time."""
+        return _one_month_at_a_time(self.months())
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +152,49 @@ class _Draft:
     problem: str | None
     redactions: Counter[str]
     label: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The events an export is about: at or after since, with a reply from model or
+    template (a name, or one version), when given."""
+
+    since: float | None
+    model: str | None
+    template: str | TemplateRef | None
+
+    def __call__(self, event: FeedbackEvent) -> bool:
+        return (self.since is None or event.ts >= self.since) and _made_by(
+            event, self.model, self.template
+        )
+
+
+@dataclass
+class _Tally:
+    """What the rows so far add up to, for the report."""
+
+    rows: int = 0
+    users: int = 0
+    held_back: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+    labels: Counter[bool] = field(default_factory=Counter)
+    choices: list[Choice] = field(default_factory=list)
+
+    def passes(self, draft: _Draft) -> bool:
+        """Count the draft as written or as skipped (by why); True if it goes out."""
+        if draft.problem is not None:
+            self.skipped[draft.problem] += 1
+            return False
+        self.rows += 1
+        self.sources[draft.source] += 1
+        for kind, number in draft.redactions.items():
+            if number > 0:
+                self.redactions[kind] += number
+        if draft.label is not None:
+            self.labels[draft.label] += 1
+        return True
 
 
 def export(
@@ -127,49 +209,270 @@ def export(
     model: str | None = None,
     template: str | TemplateRef | None = None,
 ) -> Export:
-    """The rows of an export of feedback (one UserFeedback per user) and its report.
-    key: the HMAC key user names are hashed with (FeedbackRepo.export_key), needed for
-    raw. since (a timestamp), model and template (a name, or one version) narrow it to
-    the events at or after since whose replies came from that model or template."""
+    """An export of feedback (one UserFeedback per user): iterate it for the rows, then
+    read its report. key: the HMAC key user names are hashed with (export_key_for),
+    needed for raw. since (a timestamp), model and template (a name, or one version)
+    narrow it to the events at or after since whose replies came from that model or
+    template."""
     kind = _format(format)
     if kind is ExportFormat.RAW and not key:
         raise ValueError("a raw export needs the key user names are hashed with")
-    scrubber = Scrubber(redacting=redact, include_memories=include_memories)
-
-    def in_scope(event: FeedbackEvent) -> bool:
-        return (since is None or event.ts >= since) and _made_by(event, model, template)
-
-    found = [_gather(kind, source, in_scope, scrubber, key or b"") for source in feedback]
-    drafts = [draft for gathered in found for draft in gathered.drafts]
-    good = [draft for draft in drafts if draft.problem is None]
-    balance = _kto_balance(good) if kind is ExportFormat.KTO else None
-    if balance is not None and balance.one_sided and not force:
-        raise OneSidedKto(balance.desirable, balance.undesirable)
-    report = ExportReport(
-        format=str(kind),
-        rows=len(good),
-        users=sum(any(draft.problem is None for draft in gathered.drafts) for gathered in found),
-        sources=dict(Counter(draft.source for draft in good)),
-        held_back=sum(gathered.held_back for gathered in found),
-        skipped=dict(Counter(draft.problem for draft in drafts if draft.problem is not None)),
-        redacted=redact,
-        memories_included=include_memories,
-        redactions=dict(+sum((draft.redactions for draft in good), Counter[str]())),
-        position=_skew(kind, [event for gathered in found for event in gathered.choices]),
-        kto=balance,
-        filters=_filters(since, model, template),
+    return Export(
+        kind,
+        feedback,
+        key=key or b"",
+        scrubber=_Remembering(redacting=redact, include_memories=include_memories),
+        force=force,
+        scope=_Scope(since, model, template),
     )
-    return Export([draft.row for draft in good], report)
+
+
+class Export:
+    """An export under way: iterate it (once) for its rows, each validated and redacted,
+    then read its report. Rows come user by user; within a user, raw rows oldest first,
+    pairs by their latest event, examples by their event."""
+
+    def __init__(
+        self,
+        kind: ExportFormat,
+        feedback: Sequence[UserFeedback],
+        *,
+        key: bytes,
+        scrubber: Scrubber,
+        force: bool,
+        scope: _Scope,
+    ) -> None:
+        self.kind = kind
+        self._feedback = feedback
+        self._key = key
+        self._scrubber = scrubber
+        self._force = force
+        self._scope = scope
+        self._started = False
+        self._report: ExportReport | None = None
+
+    def __iter__(self) -> Iterator[Row]:
+        if self._started:
+            raise RuntimeError("the rows of an export can be read once")
+        self._started = True
+        return self._rows()
+
+    @property
+    def report(self) -> ExportReport:
+        """What the export did; there once every row has been read."""
+        if self._report is None:
+            raise RuntimeError("the report of an export is there once its rows were read")
+        return self._report
+
+    def _rows(self) -> Iterator[Row]:
+        tally = _Tally()
+        for source in self._feedback:
+            written = tally.rows
+            for draft in self._drafts(source, tally):
+                if tally.passes(draft):
+                    yield draft.row
+            tally.users += tally.rows > written
+        balance = None
+        if self.kind is ExportFormat.KTO:
+            balance = KtoBalance(desirable=tally.labels[True], undesirable=tally.labels[False])
+            if balance.one_sided and not self._force:
+                raise OneSidedKto(balance.desirable, balance.undesirable)
+        self._report = self._reported(tally, balance)
+
+    def _reported(self, tally: _Tally, balance: KtoBalance | None) -> ExportReport:
+        skew = self.kind in (ExportFormat.RAW, ExportFormat.DPO, ExportFormat.OPENAI)
+        scope = self._scope
+        return ExportReport(
+            format=str(self.kind),
+            rows=tally.rows,
+            users=tally.users,
+            sources=dict(tally.sources),
+            held_back=tally.held_back,
+            skipped=dict(tally.skipped),
+            redacted=self._scrubber.redacting,
+            memories_included=self._scrubber.include_memories,
+            redactions=dict(tally.redactions),
+            position=position_skew(tally.choices) if skew else None,
+            kto=balance,
+            filters=_filters(scope.since, scope.model, scope.template),
+        )
+
+    # -- one user's rows ---------------------------------------------------------------
+
+    def _drafts(self, source: UserFeedback, tally: _Tally) -> Iterator[_Draft]:
+        """The rows of one user's events in scope, if they consented to each (then and
+        now); counts the events held back and the choices that make the position skew."""
+        consented, in_scope = source.consent is True, self._scope
+
+        def keep(event: FeedbackEvent) -> bool:
+            return consented and event.consent and in_scope(event)
+
+        if self.kind is ExportFormat.RAW:
+            yield from self._raw_drafts(source, keep, tally)
+        elif self.kind in (ExportFormat.DPO, ExportFormat.OPENAI):
+            yield from self._pair_drafts(self._pair_plans(source, keep, tally), source)
+        else:
+            yield from self._example_drafts(self._example_plans(source, keep, tally), source)
+
+    def _raw_drafts(self, source: UserFeedback, keep: Keep, tally: _Tally) -> Iterator[_Draft]:
+        choices = LatestChoices(keep)
+        for event in _one_month_at_a_time(source.months()):
+            choices.add(event)
+            if keep(event):
+                yield _raw(event, self._key, self._scrubber)
+            elif self._scope(event):
+                tally.held_back += 1
+        tally.choices.extend(note.choice for note in choices.notes() if note.seen.kept)
+
+    # The indexes go when these return: only the plans are kept while the rows are made.
+
+    def _pair_plans(self, source: UserFeedback, keep: Keep, tally: _Tally) -> list[PairPlan]:
+        index = PreferenceIndex(keep)
+        self._index(source, index.add, keep, tally)
+        tally.choices.extend(note.choice for note in index.choices.notes() if note.seen.kept)
+        return index.plans()
+
+    def _example_plans(self, source: UserFeedback, keep: Keep, tally: _Tally) -> list[ExamplePlan]:
+        index = LabelIndex(keep, trivial_corrections=self.kind is ExportFormat.SFT)
+        self._index(source, index.add, keep, tally)
+        plans = index.plans()
+        return [plan for plan in plans if plan.label] if self.kind is ExportFormat.SFT else plans
+
+    def _index(
+        self, source: UserFeedback, add: Callable[[FeedbackEvent], None], keep: Keep, tally: _Tally
+    ) -> None:
+        """The first reading: every event to the index; those in scope but not kept
+        counted as held back."""
+        for event in _one_month_at_a_time(source.months()):
+            add(event)
+            tally.held_back += self._scope(event) and not keep(event)
+
+    def _pair_drafts(self, plans: list[PairPlan], source: UserFeedback) -> Iterator[_Draft]:
+        shape = _dpo_row if self.kind is ExportFormat.DPO else _openai_row
+        for plan, anchor, borrowed in _read_again(plans, source):
+            chosen, rejected = (_reply_in(ref, anchor, borrowed) for ref in plan.refs)
+            if anchor is None or chosen is None or rejected is None:
+                yield _Draft(plan.source, {}, LOST, Counter())
+            else:
+                yield _pair(anchor.context, chosen, rejected, plan.source, self._scrubber, shape)
+
+    def _example_drafts(self, plans: list[ExamplePlan], source: UserFeedback) -> Iterator[_Draft]:
+        for plan, anchor, _ in _read_again(plans, source):
+            if anchor is None:
+                yield _Draft(plan.source, {}, LOST, Counter())
+                continue
+            example = plan.example(anchor)
+            prompt, reply = example.prompt, example.reply
+            if self.kind is ExportFormat.KTO:
+                yield _kto(prompt, reply, example.label, example.source, self._scrubber)
+            else:
+                yield _sft(prompt, reply, example.source, self._scrubber)
+
+
+Plan = TypeVar("Plan", PairPlan, ExamplePlan)
+
+
+def _read_again(
+    plans: list[Plan], source: UserFeedback
+) -> Iterator[tuple[Plan, FeedbackEvent | None, Mapping[Ref, Candidate]]]:
+    """Each plan in order, with its anchor event (None if it could not be read again)
+    and the replies it borrows from other events. The events are read again a month at a
+    time; a borrowed reply is kept from its month until the last plan that needs it."""
+    wanted = Counter(ref for plan in plans for ref in plan.borrowed)
+    lenders = {event_id for event_id, _ in wanted}
+    carried: dict[Ref, Candidate] = {}
+    position = 0
+    for month in source.months(only=lenders.union(plan.anchor for plan in plans)):
+        here = {event.event_id: event for event in month}
+        for event_id in lenders.intersection(here):
+            for reply in here[event_id].candidates:
+                if (event_id, reply.message_id) in wanted:
+                    carried[event_id, reply.message_id] = reply
+        # Months follow each other in time: the plans anchored here come next.
+        last = month[-1].ts if month else -math.inf
+        del month  # let it go before the next month is read: two at once double the peak
+        while position < len(plans) and plans[position].ts <= last:
+            plan = plans[position]
+            position += 1
+            yield plan, here.get(plan.anchor), carried
+            for ref in plan.borrowed:
+                wanted[ref] -= 1
+                if not wanted[ref]:
+                    del wanted[ref]
+                    carried.pop(ref, None)
+        del here
+    for plan in plans[position:]:
+        yield plan, None, carried
+
+
+def _one_month_at_a_time(months: Iterable[Sequence[FeedbackEvent]]) -> Iterator[FeedbackEvent]:
+    """The events of months, letting each month go before the next is read: holding two
+    at once would double what an export holds."""
+    for month in months:
+        yield from month
+        del month
+
+
+def _reply_in(
+    ref: Ref, anchor: FeedbackEvent | None, borrowed: Mapping[Ref, Candidate]
+) -> Candidate | None:
+    event_id, message_id = ref
+    if anchor is not None and event_id == anchor.event_id:
+        return anchor.candidate(message_id)
+    return borrowed.get(ref)
 
 
 def write_export(result: Export, path: Path) -> Path:
-    """Write the rows to path (JSON lines, UTF-8, atomically) and the dataset card
-    beside it (FILE.md); returns the card's path."""
-    payload = b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in result.rows)
-    write_atomically(path, payload)
+    """Write the rows to path (JSON lines, UTF-8) as they come, and the dataset card
+    beside it (FILE.md); returns the card's path. The rows go to a temp file put in
+    place only once all were written: a crash, or an error such as OneSidedKto, leaves
+    whatever was at path before."""
+    with _replacing(path) as handle, _collector_paused():
+        for row in result:
+            handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
     card = card_path(path)
     write_atomically(card, dataset_card(result.report, data_file=path.name).encode())
     return card
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a while. Events, indexes and rows hold no cycles,
+    so reference counting frees them all the same; but with a month of events alive,
+    every full collection walks the whole month again, which made half of an export's
+    time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A file to write path's new content to as it comes (tinystore.write_atomically
+    takes it whole): a temp file beside path, put in its place when the block ends, and
+    removed if the block raises."""
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
+        )
+        try:
+            with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as handle:
+                yield handle
+                handle.flush()
+                # fsync before replace, or a crash can leave an empty file under the real name.
+                os.fsync(handle.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        fsync_dir(path.parent)
+    except OSError as error:
+        raise StorageUnavailable("write", path, error) from error
 
 
 def export_key_for(data_dir: Path) -> bytes:
@@ -197,59 +500,6 @@ def user_hash(key: bytes, user: str) -> str:
 
 
 # -- rows of each format -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Gathered:
-    """What one user's feedback gives an export."""
-
-    drafts: list[_Draft]
-    choices: list[FeedbackEvent]
-    held_back: int
-
-
-def _gather(
-    kind: ExportFormat,
-    source: UserFeedback,
-    in_scope: Keep,
-    scrubber: Scrubber,
-    key: bytes,
-) -> _Gathered:
-    """The rows of one user's events in scope, if they consented to each (then and now)."""
-    consented = source.consent is True
-
-    def keep(event: FeedbackEvent) -> bool:
-        return in_scope(event) and consented and event.consent
-
-    return _Gathered(
-        drafts=_drafts(kind, source, keep, scrubber, key),
-        choices=[event for event in latest_choices(source.events) if keep(event)],
-        held_back=sum(in_scope(event) and not keep(event) for event in source.events),
-    )
-
-
-def _drafts(
-    kind: ExportFormat, source: UserFeedback, keep: Keep, scrubber: Scrubber, key: bytes
-) -> list[_Draft]:
-    events = source.events
-    if kind is ExportFormat.RAW:
-        return [_raw(event, key, scrubber) for event in in_order(events) if keep(event)]
-    if kind in (ExportFormat.DPO, ExportFormat.OPENAI):
-        shape = _dpo_row if kind is ExportFormat.DPO else _openai_row
-        return [
-            _pair(pair.prompt, pair.chosen, pair.rejected, pair.source, scrubber, shape)
-            for pair in preference_pairs(events, keep)
-        ]
-    if kind is ExportFormat.KTO:
-        return [
-            _kto(example.prompt, example.reply, example.label, example.source, scrubber)
-            for example in labelled_replies(events, keep, trivial_corrections=False)
-        ]
-    return [
-        _sft(example.prompt, example.reply, example.source, scrubber)
-        for example in labelled_replies(events, keep, trivial_corrections=True)
-        if example.label
-    ]
 
 
 def _raw(event: FeedbackEvent, key: bytes, scrubber: Scrubber) -> _Draft:
@@ -314,6 +564,35 @@ def _sft(context: tuple[Turn, ...], reply: Candidate, source: str, scrubber: Scr
     return _Draft(source, {"messages": [*prompt, answer]}, problem, scrubber.take_counts())
 
 
+@dataclass
+class _Remembering(Scrubber):
+    """A Scrubber that remembers the texts it cleaned last and what it replaced in each,
+    so a text met again is cleaned once: the system prompt of every row, the history the
+    turns of a conversation share, a prompt several pairs share. Rows and counts come out
+    as the Scrubber's."""
+
+    limit: int = 4096
+    _cleaned: dict[tuple[bool, str], tuple[str, Counter[str]]] = field(default_factory=dict)
+
+    def prompt_text(self, text: str) -> str:
+        return self._remembered(True, text)
+
+    def reply_text(self, text: str) -> str:
+        return self._remembered(False, text)
+
+    def _remembered(self, in_prompt: bool, text: str) -> str:
+        found = self._cleaned.get((in_prompt, text))
+        if found is None:
+            pending, self.counts = self.counts, Counter()
+            clean = super().prompt_text(text) if in_prompt else super().reply_text(text)
+            found, self.counts = (clean, self.counts), pending
+            if len(self._cleaned) >= self.limit:  # the oldest goes
+                del self._cleaned[next(iter(self._cleaned))]
+            self._cleaned[in_prompt, text] = found
+        self.counts.update(found[1])
+        return found[0]
+
+
 def _messages(context: Iterable[Turn], scrubber: Scrubber) -> list[Message]:
     """The context as exported: cleaned, and without a system message that held only
     the saved memories."""
@@ -374,17 +653,6 @@ def _made_by(event: FeedbackEvent, model: str | None, template: str | TemplateRe
     if isinstance(template, TemplateRef):
         return any(c.template == template for c in event.candidates)
     return any(c.template is not None and c.template.name == template for c in event.candidates)
-
-
-def _kto_balance(drafts: list[_Draft]) -> KtoBalance:
-    labels = Counter(draft.label for draft in drafts)
-    return KtoBalance(desirable=labels[True], undesirable=labels[False])
-
-
-def _skew(kind: ExportFormat, choices: list[FeedbackEvent]) -> PositionSkew | None:
-    if kind not in (ExportFormat.RAW, ExportFormat.DPO, ExportFormat.OPENAI):
-        return None
-    return position_skew(choices)
 
 
 def _filters(

@@ -48,6 +48,10 @@ _PHONE = re.compile(
     r"|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,5})(?!\w)"
 )
 _PHONE_DIGITS = range(9, 16)
+# Every key is a run of at least 16 such characters (AKIA + 16; the others longer); every
+# phone number has at least 9 digits.
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/_=-]{16}")
+_MANY_DIGITS = re.compile(r"(?:\d\D{0,4}){9}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
@@ -69,12 +73,19 @@ def redact(text: str, counts: Counter[str] | None = None) -> str:
     """text with e-mail addresses, keys, phone numbers and home paths replaced; counts,
     if given, gets how many of each kind ("email", "key", "phone", "home path")."""
     tally: Counter[str] = Counter() if counts is None else counts
-    text = _replace(_HOME, text, HOME, "home path", tally)
-    text = _replace(_EMAIL, text, EMAIL, "email", tally)
-    text = _replace(_PREFIXED_KEY, text, KEY, "key", tally)
-    text = _replace(_HEX_TOKEN, text, KEY, "key", tally)
-    text = _replace(_BASE64_TOKEN, text, KEY, "key", tally, _looks_random)
-    return _replace(_PHONE, text, PHONE, "phone", tally, _looks_like_phone)
+    # Each pattern runs only on text that could hold a match: most text holds none, and
+    # the cheap tests below skip the costly searches (the output is the same).
+    if "Users" in text or "/home/" in text:
+        text = _replace(_HOME, text, HOME, "home path", tally)
+    if "@" in text:
+        text = _replace(_EMAIL, text, EMAIL, "email", tally)
+    if _LONG_RUN.search(text):
+        text = _replace(_PREFIXED_KEY, text, KEY, "key", tally)
+        text = _replace(_HEX_TOKEN, text, KEY, "key", tally)
+        text = _replace(_BASE64_TOKEN, text, KEY, "key", tally, _looks_random)
+    if _MANY_DIGITS.search(text):
+        text = _replace(_PHONE, text, PHONE, "phone", tally, _looks_like_phone)
+    return text
 
 
 def strip_memory_blocks(text: str) -> tuple[str, int]:

@@ -61,12 +61,13 @@ class ExportReport:
 
     def summary(self) -> str:
         """One line for the CLI: "12 dpo rows from 2 users; 3 events held back (no consent
-        for training); 1 row skipped as invalid"."""
+        for training); 3 rows skipped as invalid (an empty reply: 2, empty prompt: 1)"."""
         parts = [f"{self.rows} {self.format} rows from {_count(self.users, 'user')}"]
         if self.held_back:
             parts.append(f"{_count(self.held_back, 'event')} held back (no consent for training)")
         if self.skipped:
-            parts.append(f"{_count(sum(self.skipped.values()), 'row')} skipped as invalid")
+            why = ", ".join(f"{reason}: {count}" for reason, count in self.skipped.items())
+            parts.append(f"{_count(sum(self.skipped.values()), 'row')} skipped as invalid ({why})")
         return "; ".join(parts)
 
 
