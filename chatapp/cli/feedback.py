@@ -541,18 +541,10 @@ def check_card_place(card: Path) -> None:
 
 
 def feedback_of(settings: Settings, all_users: bool, since: float | None) -> list[UserFeedback]:
-    """Each user's events from since on, read from their files a month at a time
-    whenever they are iterated, with their answer about training use."""
-    from functools import partial
-
-    from chatapp.core.feedback.export import UserFeedback
+    """Each user's feedback from since on (this user's, or everyone's), read a month at
+    a time as it is exported."""
+    from chatapp.core.feedback.export import feedback_of as read
     from chatapp.core.workspace import list_users
-    from chatapp.store.feedback import FeedbackRepo
-    from chatapp.store.users import UserDir
 
     names = [summary.name for summary in list_users(settings)] if all_users else [settings.user]
-    found = []
-    for name in names:
-        repo = FeedbackRepo(UserDir(settings.data_dir, name).feedback)
-        found.append(UserFeedback(name, partial(repo.events_by_month, since), repo.consent()))
-    return found
+    return read(settings.data_dir, names, since)

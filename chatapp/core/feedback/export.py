@@ -40,6 +40,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -422,14 +423,23 @@ def _reply_in(
     return borrowed.get(ref)
 
 
-def write_export(result: Export, path: Path) -> Path:
+# How often (in rows) write_export tells its progress.
+PROGRESS_EVERY = 1000
+
+
+def write_export(result: Export, path: Path, progress: Callable[[int], None] | None = None) -> Path:
     """Write the rows to path (JSON lines, UTF-8) as they come, and the dataset card
     beside it (FILE.md); returns the card's path. The rows go to a temp file put in
     place only once all were written: a crash, or an error such as OneSidedKto, leaves
-    whatever was at path before."""
+    whatever was at path before. progress, if given, hears the rows written so far
+    every PROGRESS_EVERY rows."""
+    written = 0
     with _replacing(path) as handle, _collector_paused():
         for row in result:
             handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+            written += 1
+            if progress is not None and written % PROGRESS_EVERY == 0:
+                progress(written)
     card = card_path(path)
     write_atomically(card, dataset_card(result.report, data_file=path.name).encode())
     return card
@@ -473,6 +483,19 @@ def _replacing(path: Path) -> Iterator[BinaryIO]:
         fsync_dir(path.parent)
     except OSError as error:
         raise StorageUnavailable("write", path, error) from error
+
+
+def feedback_of(data_dir: Path, users: Sequence[str], since: float | None) -> list[UserFeedback]:
+    """Each user's events from since on, read from their files a month at a time
+    whenever they are iterated, with their answer about training use."""
+    from chatapp.store.feedback import FeedbackRepo
+    from chatapp.store.users import UserDir
+
+    found = []
+    for name in users:
+        repo = FeedbackRepo(UserDir(data_dir, name).feedback)
+        found.append(UserFeedback(name, partial(repo.events_by_month, since), repo.consent()))
+    return found
 
 
 def export_key_for(data_dir: Path) -> bytes:

@@ -429,6 +429,11 @@ class ChatScreen(
             self.action_compare,
         )
         yield SystemCommand(
+            "Export training data…",
+            "Ratings, choices and corrections as DPO/KTO/SFT/OpenAI rows, with a card",
+            self.action_export,
+        )
+        yield SystemCommand(
             "Leaderboard",
             "Models or template versions ranked by your choices between replies",
             self.action_leaderboard,
@@ -453,6 +458,11 @@ class ChatScreen(
         yield SystemCommand(
             "Copy last reply", "Copy the last reply to the clipboard", self.action_copy_last
         )
+
+    def action_export(self) -> None:
+        from chatapp.ui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.workspace))
 
     def action_leaderboard(self) -> None:
         from chatapp.ui.screens.leaderboard import LeaderboardScreen
