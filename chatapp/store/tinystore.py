@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import orjson
 from filelock import FileLock, Timeout
@@ -202,17 +202,27 @@ def hold(lock: FileLock, path: Path) -> Iterator[None]:
 
 def write_atomically(path: Path, payload: bytes) -> None:
     """Replace path with payload so that a crash at any moment leaves old or new, whole."""
+    stamp = _next_mtime_ns(path)
+    with replacing(path) as handle:
+        handle.write(payload)
+        handle.flush()
+        os.utime(handle.fileno(), ns=(stamp, stamp))
+
+
+@contextlib.contextmanager
+def replacing(path: Path, buffering: int = -1) -> Iterator[BinaryIO]:
+    """A file to write path's new content to, as it comes: a temp file beside path, put
+    in its place when the block ends (a crash leaves old or new, whole), removed if the
+    block raises. OSError becomes StorageUnavailable."""
     try:
-        stamp = _next_mtime_ns(path)
         # mkstemp creates the file 0600 and in the same directory, so os.replace is atomic.
         fd, temp_name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
         )
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
+            with os.fdopen(fd, "wb", buffering=buffering) as handle:
+                yield handle
                 handle.flush()
-                os.utime(handle.fileno(), ns=(stamp, stamp))
                 # fsync before replace, or a crash can leave an empty file under the real name.
                 os.fsync(handle.fileno())
             os.replace(temp_name, path)

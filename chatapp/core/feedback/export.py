@@ -33,8 +33,6 @@ import gc
 import hashlib
 import hmac
 import math
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +40,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -70,8 +68,7 @@ from chatapp.core.feedback.signals import (
     position_skew,
 )
 from chatapp.core.text import is_blank
-from chatapp.store.errors import StorageUnavailable
-from chatapp.store.tinystore import TEMP_SUFFIX, fsync_dir, write_atomically
+from chatapp.store.tinystore import replacing, write_atomically
 
 Message = dict[str, str]
 Row = dict[str, Any]
@@ -434,7 +431,7 @@ def write_export(result: Export, path: Path, progress: Callable[[int], None] | N
     whatever was at path before. progress, if given, hears the rows written so far
     every PROGRESS_EVERY rows."""
     written = 0
-    with _replacing(path) as handle, _collector_paused():
+    with replacing(path, WRITE_BUFFER) as handle, _collector_paused():
         for row in result:
             handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
             written += 1
@@ -458,31 +455,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[BinaryIO]:
-    """A file to write path's new content to as it comes (tinystore.write_atomically
-    takes it whole): a temp file beside path, put in its place when the block ends, and
-    removed if the block raises."""
-    try:
-        fd, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX
-        )
-        try:
-            with os.fdopen(fd, "wb", buffering=WRITE_BUFFER) as handle:
-                yield handle
-                handle.flush()
-                # fsync before replace, or a crash can leave an empty file under the real name.
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        fsync_dir(path.parent)
-    except OSError as error:
-        raise StorageUnavailable("write", path, error) from error
 
 
 def feedback_of(data_dir: Path, users: Sequence[str], since: float | None) -> list[UserFeedback]:
