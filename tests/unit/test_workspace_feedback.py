@@ -6,23 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from pathlib import Path
 
 import pytest
 
-from chatapp.config import MemorySettings, Settings
 from chatapp.core.feedback.replies import NothingToPrefer
 from chatapp.core.workspace import Workspace
-
-
-def workspace_for(tmp_path: Path, model, user: str = "alice") -> Workspace:
-    settings = Settings(
-        models={model.name: model},
-        default_model=model.name,
-        data_dir=tmp_path,
-        memory=MemorySettings(),
-    )
-    return Workspace(settings, user)
+from tests.unit.workspaces import workspace_for
 
 
 async def settled(workspace: Workspace) -> None:

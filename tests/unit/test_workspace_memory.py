@@ -6,20 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from chatapp.config import MemorySettings, Settings
 from chatapp.core.events import Event, MemoryChanged, MemorySuggested
 from chatapp.core.models import MemorySource
-from chatapp.core.workspace import Workspace
-
-
-def workspace_for(tmp_path: Path, model, user: str = "alice", **memory) -> Workspace:
-    settings = Settings(
-        models={model.name: model},
-        default_model=model.name,
-        data_dir=tmp_path,
-        memory=MemorySettings(**memory),
-    )
-    return Workspace(settings, user)
+from tests.unit.workspaces import workspace_for
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
