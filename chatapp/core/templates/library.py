@@ -29,10 +29,18 @@ from chatapp.core.templates.render import Renderer
 
 
 def builtin_dir() -> Path:
-    """The built-in templates: the package data shipped as chatapp.prompts."""
-    from importlib.resources import files
+    """The built-in templates: the package data an install ships as chatapp.prompts, or,
+    when chatapp runs from a source checkout (tests, `python -m chatapp` in the repo),
+    the prompts/ folder beside the package, which is where that package data comes from
+    (pyproject's package-dir)."""
+    from importlib.util import find_spec
 
-    return Path(str(files("chatapp.prompts")))
+    import chatapp
+
+    spec = find_spec("chatapp.prompts")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(chatapp.__file__).resolve().parent.parent / "prompts"
 
 
 class TemplateLibrary:
