@@ -57,6 +57,7 @@ async def test_regenerate_is_logged_as_implicit_and_a_choice_only_among_one_prom
 
     without = session.regenerate(memory=False)
     await without.wait()
+    await settled(workspace)  # its regenerate event is written in the background
     choice = workspace.feedback.prefer(session.id, again.answer.id)
     # The reply made without memory saw another prompt: it takes no part.
     assert {c.message_id for c in choice.candidates} == {first.answer.id, again.answer.id}
