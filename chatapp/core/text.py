@@ -8,17 +8,18 @@ import unicodedata
 # render blank (Hangul fillers, the braille blank) and the invisible format characters
 # (zero-width space and joiners, word joiner, BOM, soft hyphen...) of category Cf.
 _BLANK_FILLERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+_INVISIBLE = frozenset({"Cf", "Cc", "Mn", "Me"})
 
 
 def is_blank(text: str) -> bool:
     """True when text shows nothing: only whitespace, controls or invisible characters
     (a message of zero-width spaces is empty, not a question)."""
-    return all(
-        char.isspace()
-        or char in _BLANK_FILLERS
-        or unicodedata.category(char) in ("Cf", "Cc", "Mn", "Me")
-        for char in text
-    )
+    for char in text:  # a loop, not all(): most texts end at their first character
+        if not (
+            char.isspace() or char in _BLANK_FILLERS or unicodedata.category(char) in _INVISIBLE
+        ):
+            return False
+    return True
 
 
 def first_line(error: BaseException) -> str:

@@ -24,10 +24,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Container, Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from chatapp.core.feedback.records import FeedbackEvent, InvalidFeedback
+from chatapp.core.feedback.records import FeedbackEvent, InvalidFeedback, Memo
 from chatapp.store.errors import CorruptFile, StorageUnavailable, StoreError
 from chatapp.store.tinystore import (
     Reporter,
@@ -106,23 +107,27 @@ class FeedbackRepo:
         return events
 
     def events_by_month(
-        self, since: float | None = None, *, only: Container[str] | None = None
+        self,
+        since: float | None = None,
+        *,
+        only: Container[str] | None = None,
+        kinds: Container[str] | None = None,
     ) -> Iterator[list[FeedbackEvent]]:
         """The events at or after since (all of them when None), one month at a time:
         the oldest month first, each month's events oldest first (ids break ties of
         time), a month without any left out. One month file is read (and held) at a
         time, so a reader that lets each month go holds one month, however long the
-        log; each iteration reads the files again. only: the ids of the events wanted
-        (None: all); the other records are not even read as events, so reading a few
-        of many again is cheap."""
+        log; each iteration reads the files again. only: the ids of the events wanted,
+        kinds: their types (None: all); the other records are not even read as events,
+        so reading a few of many again is cheap."""
         first = month_of(since) if since is not None else ""
         for month in self.months():
             if month < first:
                 continue
-            events = self._read_month(month, only)
+            events = self._read_month(month, only, kinds)
             if since is not None:
                 events = [event for event in events if event.ts >= since]
-            events.sort(key=lambda event: (event.ts, event.event_id))
+            events.sort(key=attrgetter("ts", "event_id"))
             if events:
                 yield events
             del events  # before the next month is read: a reader may have let it go
@@ -140,7 +145,12 @@ class FeedbackRepo:
     def month_file(self, month: str) -> Path:
         return self.folder / f"{month}.json"
 
-    def _read_month(self, month: str, only: Container[str] | None = None) -> list[FeedbackEvent]:
+    def _read_month(
+        self,
+        month: str,
+        only: Container[str] | None = None,
+        kinds: Container[str] | None = None,
+    ) -> list[FeedbackEvent]:
         path = self.month_file(month)
         try:
             with self._file(path.name).reading() as db:
@@ -150,13 +160,14 @@ class FeedbackRepo:
             self._report(error)
             return []
         documents: Iterable[Any] = tables.get(EVENTS_TABLE, {}).values()
-        if only is not None:
-            documents = [d for d in documents if isinstance(d, dict) and d.get("event_id") in only]
+        if only is not None or kinds is not None:
+            documents = [d for d in documents if _wanted(d, only, kinds)]
         events: list[FeedbackEvent] = []
         problems: list[str] = []
+        memo = Memo()  # the events of one conversation share turns and replies
         for document in documents:
             try:
-                events.append(FeedbackEvent.from_dict(document))
+                events.append(FeedbackEvent.from_dict(document, memo=memo))
             except InvalidFeedback as problem:
                 problems.append(str(problem))
         if problems:
@@ -287,3 +298,14 @@ def _create_exclusively(path: Path, payload: bytes) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+
+
+def _wanted(document: object, only: Container[str] | None, kinds: Container[str] | None) -> bool:
+    """Whether a stored record is one of those asked for; one that is not even an
+    object is left for a full reading to report."""
+    if not isinstance(document, dict):
+        return False
+    event_id, kind = document.get("event_id"), document.get("type")
+    return (only is None or (isinstance(event_id, str) and event_id in only)) and (
+        kinds is None or (isinstance(kind, str) and kind in kinds)
+    )

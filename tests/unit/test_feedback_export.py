@@ -4,7 +4,7 @@ to, redacted, over real TinyDB files."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -476,6 +476,13 @@ def seasons(data_dir: Path) -> FeedbackRepo:
     for event in (
         rated("a1", "Paris.", +1, SPRING),
         rated("a2", "Lyon.", -1, SPRING + MONTH),  # a pair with a1, a month later
+        replace(  # regenerated, which only the raw format reads
+            rated("a2", "Lyon.", -1, SPRING + MONTH + 30),
+            type=EventType.REGENERATE,
+            source=Source.IMPLICIT,
+            candidates=(reply("a1", "Paris."), reply("a2", "Lyon.")),
+            rating=None,
+        ),
         rated("b1", "Rome.", +1, SPRING + MONTH + 60, FOLLOW_UP),
         chosen([reply("c1", "Rome!"), reply("c2", "Milan.")], "c2", SPRING + MONTH + 120),
         rated("a3", "Nice.", -1, SPRING + 2 * MONTH),  # a pair with a1, two months later
@@ -516,8 +523,8 @@ def test_rows_are_written_while_the_log_is_read(seasons: FeedbackRepo, tmp_path:
     waits for the whole log."""
     happened: list[str] = []
 
-    def months(*, only: Any = None) -> Iterator[list[FeedbackEvent]]:
-        for month in seasons.events_by_month(only=only):
+    def months(*, only: Any = None, kinds: Any = None) -> Iterator[list[FeedbackEvent]]:
+        for month in seasons.events_by_month(only=only, kinds=kinds):
             happened.append("second reading" if only is not None else "first reading")
             yield month
 
@@ -539,8 +546,8 @@ def test_rows_are_written_while_the_log_is_read(seasons: FeedbackRepo, tmp_path:
 
 
 def test_an_event_gone_when_read_again_is_skipped_with_a_reason(seasons: FeedbackRepo) -> None:
-    def months(*, only: Any = None) -> Iterator[list[FeedbackEvent]]:
-        for month in seasons.events_by_month(only=only):
+    def months(*, only: Any = None, kinds: Any = None) -> Iterator[list[FeedbackEvent]]:
+        for month in seasons.events_by_month(only=only, kinds=kinds):
             yield [event for event in month if only is None or event.ts != SPRING + MONTH]
 
     result = exported([UserFeedback(USER, months, True)], "dpo")

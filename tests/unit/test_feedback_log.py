@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from chatapp.core.feedback.records import (
     EventType,
     FeedbackEvent,
     InvalidFeedback,
+    Memo,
     Rating,
     Source,
     TemplateRef,
+    context_of,
     is_trivial_change,
 )
 from chatapp.core.models import Message, Role
@@ -29,6 +32,7 @@ QUESTION = [
     {"role": "user", "content": "Capital of France?"},
 ]
 OTHER_QUESTION = [{"role": "user", "content": "Capital of Italy?"}]
+QUESTION_TURNS = context_of(QUESTION)
 
 
 @pytest.fixture
@@ -312,9 +316,43 @@ def test_a_record_read_back_is_the_record_written() -> None:
     assert FeedbackEvent.from_dict(event.to_dict()) == event
 
 
+def test_records_read_together_share_turns_and_replies_but_nothing_else() -> None:
+    """A Memo makes a turn or reply met again the same object; a reply stored under
+    the same id with other values (a changed model, say) is still read as stored."""
+    first = FeedbackEvent(
+        USER,
+        "c1",
+        EventType.REGENERATE,
+        Source.IMPLICIT,
+        QUESTION_TURNS,
+        (reply("m1"), reply("m2")),
+    )
+    rated = FeedbackEvent(
+        USER,
+        "c1",
+        EventType.RATING,
+        Source.EXPLICIT,
+        QUESTION_TURNS,
+        (reply("m2"),),
+        rating=Rating(1),
+    )
+    changed = replace(reply("m2"), model="other-model")
+    again = replace(rated, candidates=(changed,), event_id="01J0000000000000000000002")
+    memo = Memo()
+
+    read = [FeedbackEvent.from_dict(e.to_dict(), memo=memo) for e in (first, rated, again)]
+
+    assert read == [first, rated, again]
+    assert read[1].context[0] is read[0].context[0]
+    assert read[1].candidates[0] is read[0].candidates[1]
+    assert read[2].candidates[0].model == "other-model"
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
+        ({"context": [{"role": "user"}]}, "no content"),
+        ({"context": [{"content": "hi"}]}, "no role"),
         ({"type": "like"}, "unknown type 'like'"),
         ({"ts": "yesterday"}, "no time"),
         ({"context": [{"role": "robot", "content": "hi"}]}, "unknown role 'robot'"),

@@ -47,8 +47,10 @@ import orjson
 from chatapp.core.errors import ChatappError
 from chatapp.core.feedback.card import card_path, dataset_card
 from chatapp.core.feedback.records import (
+    EXPLICIT_TYPES,
     Candidate,
     Choice,
+    EventType,
     FeedbackEvent,
     InvalidFeedback,
     TemplateRef,
@@ -109,10 +111,13 @@ class OneSidedKto(ChatappError):
 class Months(Protocol):
     """Reads one user's events (again) a month at a time: the oldest month first, each
     month's events oldest first, as FeedbackRepo.events_by_month does. only: the ids of
-    the events wanted (None: all)."""
+    the events wanted; kinds: their types (None: all)."""
 
     def __call__(
-        self, *, only: Container[str] | None = None
+        self,
+        *,
+        only: Container[str] | None = None,
+        kinds: Container[EventType] | None = None,
     ) -> Iterable[Sequence[FeedbackEvent]]: ...
 
 
@@ -129,8 +134,15 @@ class UserFeedback:
         """From events held in memory, as if all from one month."""
         held = in_order(events)
 
-        def months(*, only: Container[str] | None = None) -> list[list[FeedbackEvent]]:
-            wanted = held if only is None else [e for e in held if e.event_id in only]
+        def months(
+            *, only: Container[str] | None = None, kinds: Container[EventType] | None = None
+        ) -> list[list[FeedbackEvent]]:
+            wanted = [
+                event
+                for event in held
+                if (only is None or event.event_id in only)
+                and (kinds is None or event.type in kinds)
+            ]
             return [wanted] if wanted else []
 
         return cls(user, months, consent)
@@ -339,9 +351,10 @@ class Export:
     def _index(
         self, source: UserFeedback, add: Callable[[FeedbackEvent], None], keep: Keep, tally: _Tally
     ) -> None:
-        """The first reading: every event to the index; those in scope but not kept
-        counted as held back."""
-        for event in _one_month_at_a_time(source.months()):
+        """The first reading: every explicit event to the index (the others never make
+        a row of these formats, and are not even read as events); those in scope but
+        not kept counted as held back."""
+        for event in _one_month_at_a_time(source.months(kinds=EXPLICIT_TYPES)):
             add(event)
             tally.held_back += self._scope(event) and not keep(event)
 
@@ -581,10 +594,13 @@ class _Remembering(Scrubber):
             pending, self.counts = self.counts, Counter()
             clean = super().prompt_text(text) if in_prompt else super().reply_text(text)
             found, self.counts = (clean, self.counts), pending
-            if len(self._cleaned) >= self.limit:  # the oldest goes
-                del self._cleaned[next(iter(self._cleaned))]
+            if len(self._cleaned) >= self.limit:
+                # Start again: dropping the oldest one at a time looks cheaper, but a
+                # dict emptied from the front makes each next(iter()) walk the holes.
+                self._cleaned.clear()
             self._cleaned[in_prompt, text] = found
-        self.counts.update(found[1])
+        if found[1]:
+            self.counts.update(found[1])
         return found[0]
 
 

@@ -16,6 +16,7 @@ from_dict checks a stored record the same way.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -58,6 +59,11 @@ class EventType(StrEnum):
     REGENERATE = "regenerate"
     EDIT = "edit"
     CORRECTION = "correction"
+
+
+# The types of event the user makes by saying something (a thumb, a choice, a rewrite);
+# the others (regenerate, edit) are read from what they did.
+EXPLICIT_TYPES = frozenset({EventType.RATING, EventType.PAIRWISE, EventType.CORRECTION})
 
 
 class Source(StrEnum):
@@ -356,8 +362,9 @@ class FeedbackEvent:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FeedbackEvent:
-        """A stored record as an event; InvalidFeedback says what is wrong with it."""
+    def from_dict(cls, data: Mapping[str, Any], *, memo: Memo | None = None) -> FeedbackEvent:
+        """A stored record as an event; InvalidFeedback says what is wrong with it.
+        memo: what was read before, when reading many records (see Memo)."""
         if not isinstance(data, Mapping):
             raise InvalidFeedback("a feedback record is not an object")
         ts = data.get("ts")
@@ -368,8 +375,8 @@ class FeedbackEvent:
             conversation_id=_text(data, "conversation_id"),
             type=_member(EventType, data.get("type"), "type"),
             source=_member(Source, data.get("source"), "source"),
-            context=tuple(Turn.from_dict(turn) for turn in _objects(data, "context")),
-            candidates=tuple(Candidate.from_dict(c) for c in _objects(data, "candidates")),
+            context=memo.context(data) if memo else _context(data, {}),
+            candidates=memo.candidates(data) if memo else _candidates(data, {}),
             rating=_part(data, "rating", Rating.from_dict),
             choice=_part(data, "choice", Choice.from_dict),
             correction=_part(data, "correction", Correction.from_dict),
@@ -379,6 +386,57 @@ class FeedbackEvent:
             ts=float(ts),
             schema=_text(data, "schema"),
         )
+
+
+@dataclass(slots=True)
+class Memo:
+    """The turns and replies read so far, for FeedbackEvent.from_dict to share across
+    the records of one file: the events of a conversation repeat its history, and those
+    about one reply (regenerated, rated, chosen) repeat the reply. A turn or a reply met
+    again is then the same object, built and checked once: an equal stored value gives
+    an equal record, so nothing read changes, only the time and memory it takes."""
+
+    turns: dict[tuple[str, str], Turn] = field(default_factory=dict)
+    replies: dict[str, tuple[Mapping[str, Any], Candidate]] = field(default_factory=dict)
+
+    def context(self, data: Mapping[str, Any]) -> tuple[Turn, ...]:
+        return _context(data, self.turns)
+
+    def candidates(self, data: Mapping[str, Any]) -> tuple[Candidate, ...]:
+        return _candidates(data, self.replies)
+
+
+def _context(data: Mapping[str, Any], known: dict[tuple[str, str], Turn]) -> tuple[Turn, ...]:
+    turns = []
+    for item in _objects(data, "context"):
+        role, content = item.get("role"), item.get("content")
+        if not isinstance(role, str) or not isinstance(content, str):
+            raise InvalidFeedback(
+                f"a feedback record has no {'content' if isinstance(role, str) else 'role'}"
+            )
+        turn = known.get((role, content))
+        if turn is None:
+            turn = known[role, content] = Turn(role, content)
+        turns.append(turn)
+    return tuple(turns)
+
+
+def _candidates(
+    data: Mapping[str, Any], known: dict[str, tuple[Mapping[str, Any], Candidate]]
+) -> tuple[Candidate, ...]:
+    """The candidates of a record; one stored exactly as a reply read before (same id,
+    same values) is that reply."""
+    candidates = []
+    for item in _objects(data, "candidates"):
+        key = item.get("message_id")
+        seen = known.get(key) if isinstance(key, str) else None
+        if seen is not None and seen[0] == item:
+            candidates.append(seen[1])
+            continue
+        candidate = Candidate.from_dict(item)
+        known[candidate.message_id] = item, candidate
+        candidates.append(candidate)
+    return tuple(candidates)
 
 
 def _check_shape(event: FeedbackEvent) -> None:
@@ -469,12 +527,16 @@ def _objects(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 
 
 def _member(kind: type[E], value: object, key: str) -> E:
-    try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        return kind(value)
-    except ValueError:
-        raise InvalidFeedback(f"a feedback record has the unknown {key} {value!r}") from None
+    member: E | None = _members(kind).get(value) if isinstance(value, str) else None
+    if member is None:
+        raise InvalidFeedback(f"a feedback record has the unknown {key} {value!r}")
+    return member
+
+
+@functools.cache
+def _members(kind: type[E]) -> dict[str, E]:
+    """kind's members by value: a dict look-up, where calling the enum costs a microsecond."""
+    return {member.value: member for member in kind}
 
 
 def _part(data: Mapping[str, Any], key: str, parse: Callable[[Mapping[str, Any]], P]) -> P | None:

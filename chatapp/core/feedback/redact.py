@@ -51,7 +51,8 @@ _PHONE_DIGITS = range(9, 16)
 # Every key is a run of at least 16 such characters (AKIA + 16; the others longer); every
 # phone number has at least 9 digits.
 _LONG_RUN = re.compile(r"[A-Za-z0-9+/_=-]{16}")
-_MANY_DIGITS = re.compile(r"(?:\d\D{0,4}){9}")
+# (A digit first, not a group: the regex engine then skips to the digits.)
+_MANY_DIGITS = re.compile(r"\d(?:\D{0,4}\d){8}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 

@@ -40,7 +40,8 @@ class ExportReport:
     """format: raw, dpo, kto, sft or openai. rows: written. users: how many users the
     rows come from. sources: rows by where they came from ("pairwise", "correction",
     "rated siblings", "thumb up", ...). held_back: events left out because the user had
-    not said yes to training use (when it was recorded, or now). skipped: rows that
+    not said yes to training use (when it was recorded, or now), of those the format
+    reads (raw: all; the others: ratings, choices and corrections). skipped: rows that
     failed validation, by reason. redactions: what was replaced in the rows written, by
     kind ("memory block": saved memories taken out of prompts). position: how often the
     reply shown first was chosen. kto: the label balance of a KTO set. filters: the
