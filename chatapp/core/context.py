@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from chatapp.core.backends.base import ChatMessage, ContextOverflow
 from chatapp.core.models import Message, Role
+from chatapp.core.prompt_tokens import MessageTokens, TokenCounter
 
-TokenCounter = Callable[[list[ChatMessage]], "int | None"]
+__all__ = ["TokenCounter", "build_prompt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +100,17 @@ def build_prompt(
                 return counted, True
         return estimate_tokens(messages), False
 
-    tokens, exact = size(0)
-    start = 0
-    if tokens > budget:
-        start = _first_start_that_fits(len(body), budget, size)
-        # Start on a user turn so the model never sees a reply without its question.
-        while start < len(body) - 1 and body[start]["role"] != "user":
-            start += 1
+    start, counted = None, None
+    if isinstance(count_tokens, MessageTokens) and count_tokens.separable:
+        # From the newest message back: the turns left out are never counted.
+        start = count_tokens.oldest_that_fits(head, body, budget)
+    if start is None:
+        (tokens, exact), counted = size(0), 0
+        start = 0 if tokens <= budget else _first_start_that_fits(len(body), budget, size)
+    # Start on a user turn so the model never sees a reply without its question.
+    while 0 < start < len(body) - 1 and body[start]["role"] != "user":
+        start += 1
+    if start != counted:
         tokens, exact = size(start)
     if tokens > budget:
         raise ContextOverflow(tokens, n_ctx, max_tokens)

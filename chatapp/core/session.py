@@ -40,6 +40,7 @@ from chatapp.core.models import (
     new_id,
     now,
 )
+from chatapp.core.prompt_tokens import counter_for
 from chatapp.core.text import is_blank
 from chatapp.core.titles import plain_title
 from chatapp.core.turn import Turn, TurnKind
@@ -276,7 +277,7 @@ class ChatSession:
             system=self.system_prompt,
             n_ctx=self.backend.n_ctx,
             max_tokens=params.max_tokens,
-            count_tokens=self.backend.count_tokens,
+            count_tokens=counter_for(self.backend),
             memory=notes,
         )
 
