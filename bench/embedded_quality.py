@@ -14,8 +14,12 @@ Sampled candidates (temperature > 0) answer each question once per seed (--seeds
 printed is one JSON object: the best candidate and how the current defaults
 (config.embedded_model()) compare with it.
 
+--kv picks the KV cache the model runs with (bench/kv_caches.py): run the same grid with
+--kv before and --kv chatapp to see whether quantising the cache changes the answers.
+
     python bench/embedded_quality.py [--seeds 3] [--systems current,example]
         [--temperatures 0,0.2] [--penalties 1.0,1.1] [--questions 8]
+        [--kv chatapp|before|q8_0-fa]
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from kv_caches import KV_CACHES
+
 from chatapp.config import EMBEDDED_SYSTEM_PROMPT, embedded_model
 from chatapp.core.backends.base import ChatMessage, GenerationParams
+from chatapp.core.backends.llama_file import LlamaFile
 from chatapp.core.backends.llama_local import LlamaBackend
 
 # The current defaults may trail the best candidate by this much and still be "ok".
@@ -204,13 +211,15 @@ def grid(systems: list[str], temperatures: list[float], penalties: list[float]) 
 
 
 async def run(
-    candidates: list[Candidate], questions: list[tuple[str, tuple[str, ...]]], seeds: int
+    candidates: list[Candidate], questions: list[tuple[str, tuple[str, ...]]], seeds: int, kv: str
 ) -> dict[str, object]:
     model = embedded_model()
     if model.top_p != TOP_P:
         print(f"note: config top_p is {model.top_p}, the grid uses {TOP_P}")
-    backend = LlamaBackend(model)
+    file = LlamaFile.for_models([model], KV_CACHES[kv])
+    backend = LlamaBackend(model, file)
     backend.load()
+    print(f"KV cache {kv}: {file.cache}")
     scores: dict[Candidate, Score] = {}
     columns = ("score", "correct", "english", "concise", "words")
     print(f"{'candidate':34} " + " ".join(f"{name:>8}" for name in columns))
@@ -225,7 +234,8 @@ async def run(
         for miss in misses[:3]:
             print(f"    miss: {miss}")
     await backend.aclose()
-    return verdict(scores)
+    file.unload()
+    return {**verdict(scores), "kv": kv}
 
 
 def verdict(scores: dict[Candidate, Score]) -> dict[str, object]:
@@ -268,9 +278,10 @@ def main() -> None:
     parser.add_argument("--temperatures", type=numbers, default=list(TEMPERATURES))
     parser.add_argument("--penalties", type=numbers, default=list(REPEAT_PENALTIES))
     parser.add_argument("--questions", type=int, default=len(QUESTIONS), help="use the first N")
+    parser.add_argument("--kv", choices=list(KV_CACHES), default="chatapp", help="KV cache")
     args = parser.parse_args()
     candidates = grid(args.systems.split(","), args.temperatures, args.penalties)
-    result = asyncio.run(run(candidates, QUESTIONS[: args.questions], args.seeds))
+    result = asyncio.run(run(candidates, QUESTIONS[: args.questions], args.seeds, args.kv))
     print(json.dumps(result))
 
 

@@ -1,12 +1,15 @@
 """Tokens/s of the embedded model through ChatSession, against raw llama-cpp-python.
 
-Both paths use one loaded Llama (same GGUF, threads and context), the same messages and
-greedy decoding, so they produce the same reply; runs alternate (app, raw, raw, app, ...)
-so drifting machine load hits both alike, and the ratio of medians is what the app costs
-on top of llama.cpp. A third path, LlamaBackend.stream alone, shows where any loss comes
-from. The last line printed is one JSON object.
+Both paths use one loaded Llama (same GGUF, threads, window and KV cache settings: flash
+attention, type_k, type_v), the same messages and greedy decoding, so they produce the
+same reply; runs alternate (app, raw, raw, app, ...) so drifting machine load hits both
+alike, and the ratio of medians is what the app costs on top of llama.cpp. A third path,
+LlamaBackend.stream alone, shows where any loss comes from. The last line printed is one
+JSON object.
 
-    python bench/local.py [--reps 5] [--max-tokens 200]
+--kv before runs the KV cache chatapp used before issue 14 (f16, the whole window at load).
+
+    python bench/local.py [--reps 5] [--max-tokens 200] [--kv chatapp|before|q8_0-fa]
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kv_caches import KV_CACHES
+
 from chatapp.config import embedded_model
 from chatapp.core.backends.base import ChatMessage, GenerationParams
+from chatapp.core.backends.llama_file import KVCache, LlamaFile
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.session import ChatSession
 from chatapp.store.conversations import ConversationRepo
@@ -112,8 +118,10 @@ def session_factory(backend: LlamaBackend, data_dir: Path) -> StreamFactory:
     return stream
 
 
-async def bench(reps: int, max_tokens: int) -> dict[str, object]:
-    backend = LlamaBackend(embedded_model())
+async def bench(reps: int, max_tokens: int, cache: KVCache) -> dict[str, object]:
+    config = embedded_model()
+    file = LlamaFile.for_models([config], cache)
+    backend = LlamaBackend(config, file)
     backend.load()
     messages: list[ChatMessage] = [
         {"role": "system", "content": SYSTEM},
@@ -138,7 +146,9 @@ async def bench(reps: int, max_tokens: int) -> dict[str, object]:
             order = list(paths) if rep % 2 == 0 else list(reversed(paths))
             for name in order:
                 runs[name].append(await measure(paths[name], messages, params, count))
+    print(f"window {backend.llama.n_ctx()} tokens; {cache}")
     await backend.aclose()
+    file.unload()
     return report(runs, backend.n_threads)
 
 
@@ -174,8 +184,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=200)
+    parser.add_argument("--kv", choices=list(KV_CACHES), default="chatapp")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(bench(args.reps, args.max_tokens))))
+    print(json.dumps(asyncio.run(bench(args.reps, args.max_tokens, KV_CACHES[args.kv]))))
 
 
 if __name__ == "__main__":

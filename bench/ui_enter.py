@@ -1,7 +1,9 @@
 """d. enter: Enter → request at the server, Enter → llama.cpp generating (<= 20 ms).
 
 Enter → the request reaching a loopback server (remote), and Enter → llama.cpp starting
-to generate with the model loaded (local); medians.
+to generate with the model loaded (local), in a new conversation and in a stored one of
+200 messages (English and Chinese, more than the context holds, so old turns are left
+out and the prompt is counted several times a send); medians.
 
 ChatApp runs headless in this process (Pilot), a process as fresh as a launched `chatapp`;
 the scripted server runs in a child process. The first send after launch also creates
@@ -22,6 +24,7 @@ from ui_common import (
     SIZE,
     Figure,
     arguments,
+    chat_screen,
     local_llama,
     local_model,
     ms,
@@ -41,6 +44,7 @@ from tests.fixtures.scripted import ChildScripts, serve_in_child
 
 TARGET_ENTER_MS = 20.0
 SHORT_REPLY = ["Bench", " reply"]
+LONG_CONVERSATION = 200
 
 
 async def enter_to_request(server: ChildScripts, data_dir: Path, sends: int) -> list[float]:
@@ -59,21 +63,50 @@ async def enter_to_request(server: ChildScripts, data_dir: Path, sends: int) -> 
     return delays
 
 
-async def enter_to_generation(data_dir: Path, sends: int) -> list[float]:
-    app = new_app(settings_for(data_dir, smollm2=local_model(8)))
+def long_conversation(settings: Any, messages: int) -> str:
+    """A stored conversation of `messages` messages, questions and replies in turn."""
+    from chatapp.core.models import Message, Role
+    from chatapp.core.workspace import Workspace
+
+    workspace = Workspace(settings)
+    conversation = workspace.new_session().conversation
+    thread: list[Message] = []
+    for number in range(messages):
+        role = Role.USER if number % 2 == 0 else Role.ASSISTANT
+        text = (
+            f"问题 {number}: what about topic {number}? 请简单回答。"
+            if role == Role.USER
+            else f"Answer {number}: " + "a reply of some length, 有中文也有英文。 " * 12
+        )
+        parent = thread[-1].id if thread else None
+        thread.append(Message(conversation.id, role, text, parent_id=parent))
+    conversation.active_leaf = thread[-1].id
+    conversation.title = "A long conversation"
+    workspace.conversations.create(conversation, thread)
+    return conversation.id
+
+
+async def enter_to_generation(data_dir: Path, sends: int, history: int = 0) -> list[float]:
+    settings = settings_for(data_dir, smollm2=local_model(8))
+    stored = long_conversation(settings, history) if history else None
+    app = new_app(settings)
     delays: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         await wait_until_model_ready(app, pilot)
-        llama = local_llama(app)
+        if stored is not None:
+            await chat_screen(app).open_conversation(stored).wait()
+            await settle(app, pilot)
+        llama_class = type(local_llama(app))
         starts: list[float] = []
-        create = llama.create_chat_completion
+        create = llama_class.create_chat_completion
 
         def observed(*args: Any, **kwargs: Any) -> Any:
             starts.append(time.perf_counter())
             return create(*args, **kwargs)
 
         # An observer on the library call, not a stand-in: generation runs as it would.
-        llama.create_chat_completion = observed
+        # On the class: a conversation that outgrows the loaded window gets a new Llama.
+        llama_class.create_chat_completion = observed
         for _ in range(sends):
             await type_text(pilot, "hello")
             pressed = time.perf_counter()
@@ -81,6 +114,7 @@ async def enter_to_generation(data_dir: Path, sends: int) -> list[float]:
             await wait_for_reply(app, pilot)
             await settle(app, pilot)
             delays.append(min(when for when in starts if when > pressed) - pressed)
+    llama_class.create_chat_completion = create
     return delays
 
 
@@ -88,10 +122,16 @@ async def figures_enter(work: Path, reps: int) -> list[Figure]:
     with serve_in_child({"short": scripted_reply(SHORT_REPLY)}) as server:
         remote = await enter_to_request(server, work / "enter-remote", reps + 1)
     local = await enter_to_generation(work / "enter-local", reps + 1)
+    long = await enter_to_generation(work / "enter-long", reps + 1, LONG_CONVERSATION)
     figures = []
     for key, label, runs in (
         ("enter_to_request_ms", "d. Enter → request at the server (remote)", remote),
         ("enter_to_generation_ms", "d. Enter → llama.cpp generating (local)", local),
+        (
+            "enter_to_generation_200_ms",
+            f"d. Enter → llama.cpp generating, {LONG_CONVERSATION}-message conversation",
+            long,
+        ),
     ):
         median = ms(statistics.median(runs[1:]))
         figures.append(

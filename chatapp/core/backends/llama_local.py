@@ -36,8 +36,9 @@ class LlamaBackend:
 
     The model loads once (``await prepare()``, ``load()`` in a worker thread, or on first
     use) and serves every turn, so llama.cpp reuses the KV cache of the prompt prefix that
-    did not change. One generation runs at a time on the file's one thread, handing text
-    to the event loop in batches.
+    did not change; it reloads only to grow its window, when a conversation outgrows the
+    one it has (LlamaFile.fit). One generation runs at a time on the file's one thread,
+    handing text to the event loop in batches.
 
     Given a LlamaFile, the backend shares it with the other models on that file and leaves
     freeing it to whoever made it (the pool); without one it has a file of its own.
@@ -151,6 +152,7 @@ class LlamaBackend:
                 # model's own window ends, as a Llama of its own size would.
                 room = min(params.max_tokens, self.n_ctx - prompt_tokens)
                 params = dataclasses.replace(params, max_tokens=room)
+                loaded = self._file.fit(self.name, prompt_tokens + room)
                 final = _decode(loaded.llama, messages, params, prompt_tokens, channel, started)
             channel.put(final)
         except BackendError as error:
