@@ -9,10 +9,13 @@ Each figure is a script of its own, run here one after another in a fresh proces
   c. remote   bench/ui_remote.py   llama_cpp.server tokens/s while `chatapp` draws
                                    ÷ a bare httpx client                        >= 0.9
   d. enter    bench/ui_enter.py    Enter → request (remote), Enter → generating
-                                   (local), medians                             <= 20 ms
+                                   (local; also in a 200-message conversation),
+                                   medians                                      <= 20 ms
   e. echo     bench/ui_echo.py     key → echo while a long reply streams, p95   <= 50 ms
   f. launch   bench/ui_launch.py   `chatapp` in tmux → prompt painted, median   <= 0.6 s
   g. memory   bench/ui_memory.py   `chatapp` RSS after its first remote reply  <= 100 MiB
+                                   after its first embedded reply              <= 250 MiB
+                                   (and at first paint, for both)
 
 Each script prints its figures and, last, one JSON object with them, their baselines,
 targets and "ok"; this runner passes their output on and prints, last, one JSON object
