@@ -5,10 +5,9 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 from pydantic import (
@@ -23,6 +22,9 @@ from pydantic import (
 
 from chatapp.core.errors import ConfigError
 
+if TYPE_CHECKING:
+    import tomllib
+
 __all__ = ["ConfigError", "ModelConfig", "Settings", "load_settings"]
 
 APP_NAME = "chatapp"
@@ -36,8 +38,13 @@ EMBEDDED_SYSTEM_PROMPT = (
 )
 
 
+# Each model's schema is built when something is first validated, not at import: with no
+# config file nothing is (default_settings), and the first screen does not wait for it.
+DEFERRED = ConfigDict(extra="forbid", defer_build=True)
+
+
 class ModelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = DEFERRED
 
     name: str = ""
     backend: Literal["llama", "openai", "ollama"]
@@ -78,7 +85,8 @@ class ModelConfig(BaseModel):
 
 
 def embedded_model() -> ModelConfig:
-    return ModelConfig(
+    # Our own values, valid as they are: made without validation.
+    return ModelConfig.model_construct(
         name=EMBEDDED_MODEL,
         backend="llama",
         n_ctx=8192,
@@ -93,7 +101,7 @@ def embedded_model() -> ModelConfig:
 class MemorySettings(BaseModel):
     """[memory] in config.toml."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = DEFERRED
 
     # Save suggested facts without asking (off: each waits for the user's yes).
     auto: bool = False
@@ -102,7 +110,7 @@ class MemorySettings(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = DEFERRED
 
     default_model: str = EMBEDDED_MODEL
     # Whose data: --user, else CHATAPP_USER, else default_user here, else the OS login.
@@ -154,35 +162,58 @@ def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def default_settings(data_dir: Path, user: str | None = None) -> Settings:
+    """What no config file means: the embedded model, memory as by default. Our own
+    values, made without validation (user, if None, is the OS login)."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "memory": MemorySettings.model_construct(),
+        "models": {EMBEDDED_MODEL: embedded_model()},
+    }
+    if user is not None:
+        values["user"] = user
+    return Settings.model_construct(**values)
+
+
 def load_settings(
     path: Path | None = None, env: Mapping[str, str] = os.environ, *, user: str | None = None
 ) -> Settings:
     """Read config.toml (a missing file means defaults) and resolve API keys from env;
     user (from --user) wins over CHATAPP_USER and the file's default_user."""
     path = path or default_config_path(env)
-    text = ""
+    if user is None and env.get("CHATAPP_USER"):
+        user = env["CHATAPP_USER"]
     if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{path}: cannot read: {error}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(_toml_error(path, error)) from None
-    raw.setdefault("data_dir", str(default_data_dir(env)))
-    if user is not None or env.get("CHATAPP_USER"):
-        raw.pop("default_user", None)
-        raw["user"] = user if user is not None else env["CHATAPP_USER"]
-    try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(_validation_error(path, text, error)) from None
+        settings = _read_settings(path, env, user)
+    else:
+        settings = default_settings(default_data_dir(env), user)
     settings.config_path = path
     for model in settings.models.values():
         if model.api_key_env and env.get(model.api_key_env):
             model.api_key = SecretStr(env[model.api_key_env])
     return settings
+
+
+def _read_settings(path: Path, env: Mapping[str, str], user: str | None) -> Settings:
+    """The config file's settings, validated; a ConfigError says where it is wrong."""
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(_toml_error(path, error)) from None
+    raw.setdefault("data_dir", str(default_data_dir(env)))
+    if user is not None:
+        raw.pop("default_user", None)
+        raw["user"] = user
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_validation_error(path, text, error)) from None
 
 
 def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:

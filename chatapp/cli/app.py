@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
+from chatapp.cli import open_tui
 from chatapp.config import ConfigError, Settings, load_settings
 from chatapp.core.errors import ChatappError
 
@@ -34,20 +35,29 @@ class Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # a typer Context (its click is vendored)
         try:
             return super().invoke(ctx)
-        except ChatappError as error:
-            raise fail(str(error), exit_code(error)) from None
         except (TyperException, Exit, Abort, BrokenPipeError, EOFError):
             raise  # usage errors, exits, a closed pipe: typer deals with them quietly
         except Exception as error:
-            if ctx.params.get("debug") or os.environ.get("CHATAPP_DEBUG"):
+            if ctx.params.get("debug") and not isinstance(error, ChatappError):
                 raise
-            where = write_traceback(error)
-            from chatapp.core.text import first_line
+            raise failure(error) from None
 
-            raise fail(
-                f"internal error: {type(error).__name__}: {first_line(error)} "
-                f"(`chatapp --debug ...` shows the traceback; {where})"
-            ) from None
+
+def failure(error: Exception) -> typer.Exit:
+    """The one line on stderr a failure becomes, and the exit that ends the command: a
+    ChatappError's message, else an internal error whose traceback goes to a file
+    (unless CHATAPP_DEBUG is set: then it is raised, the traceback shown)."""
+    if isinstance(error, ChatappError):
+        return fail(str(error), exit_code(error))
+    if os.environ.get("CHATAPP_DEBUG"):
+        raise error
+    where = write_traceback(error)
+    from chatapp.core.text import first_line
+
+    return fail(
+        f"internal error: {type(error).__name__}: {first_line(error)} "
+        f"(`chatapp --debug ...` shows the traceback; {where})"
+    )
 
 
 def exit_code(error: ChatappError) -> int:
@@ -175,27 +185,11 @@ def main_callback(
     """With no command, open the chat TUI."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = settings_or_exit(user)
-    if model is not None:
-        check_model(settings, model)
-    # The TUI draws on the cores llama.cpp decodes on. OpenMP threads that spin at every
-    # barrier get preempted by the drawing and stall (measured: ~5 instead of ~40 tok/s
-    # beside a busy thread); sleeping ones do not. Read once, when llama.cpp loads, so set
-    # before the model does. `ask` keeps the faster spinning default: nothing draws there.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from chatapp.ui.app import ChatApp
-
-    app = ChatApp(workspace_for(settings), model_name=model)
-    app.run()
-    # Textual has already shown the traceback of a crash; the exit status must say so too.
-    if app.return_code:
-        raise typer.Exit(app.return_code)
+    code = open_tui(model, user)
+    if code:
+        raise typer.Exit(code)
 
 
 def check_model(settings: Settings, name: str) -> None:
     """An unknown model name is a ConfigError naming the known ones."""
     settings.model(name)
-
-
-def main() -> None:
-    app()

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ulid import ULID
-
 
 def new_id() -> str:
     """A new sortable id (ULID): ids created later sort after earlier ones."""
+    from ulid import ULID  # here: python-ulid reads its package metadata when imported
+
     return str(ULID())
 
 

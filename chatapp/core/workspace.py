@@ -37,18 +37,13 @@ from chatapp.core.events import (
     SavingStopped,
     UserMessageEdited,
 )
-from chatapp.core.markdown import conversation_markdown
-from chatapp.core.memory.book import MemoryBook
 from chatapp.core.memory.suggestions import MemorySuggestions
-from chatapp.core.memory.user_memory import UserMemory
-from chatapp.core.session import ChatSession
-from chatapp.core.titles import generate_title, plain_title
-from chatapp.store.conversations import ConversationRepo, ConversationSummary
 from chatapp.store.errors import StorageUnavailable, StoreError
-from chatapp.store.memory import MemoryRepo
 from chatapp.store.ui_state import UiStateRepo
 from chatapp.store.users import UserDir
 
+# What the first screen does not need is imported where it is used (conversations,
+# memory, sessions, titles, templates, feedback): the UI paints before it pays for them.
 if TYPE_CHECKING:
     import random
     from collections.abc import Callable, Mapping, Sequence
@@ -58,10 +53,13 @@ if TYPE_CHECKING:
     from chatapp.core.backends.base import GenerationParams
     from chatapp.core.feedback.records import FeedbackEvent
     from chatapp.core.feedback.replies import ReplyFeedback
+    from chatapp.core.memory.user_memory import UserMemory
     from chatapp.core.models import Conversation, MessageTree
     from chatapp.core.practice import PracticeRun, Variant
+    from chatapp.core.session import ChatSession
     from chatapp.core.templates import Rendered, Template, TemplateLibrary
     from chatapp.core.turn import Turn
+    from chatapp.store.conversations import ConversationRepo, ConversationSummary
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +78,14 @@ TITLE_WAIT_ON_CLOSE = 10.0
 __all__ = ["ConversationSummary", "UserSummary", "Workspace", "list_users"]
 
 
+def __getattr__(name: str) -> object:
+    if name == "ConversationSummary":
+        from chatapp.store.conversations import ConversationSummary
+
+        return ConversationSummary
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class UserSummary:
     name: str
@@ -89,6 +95,8 @@ class UserSummary:
 
 def list_users(settings: Settings) -> list[UserSummary]:
     """Every user with data under the data folder, with what each has stored."""
+    from chatapp.store.memory import MemoryRepo
+
     return [
         UserSummary(folder.user, folder.conversation_count(), len(MemoryRepo(folder).all()))
         for folder in UserDir.all(settings.data_dir)
@@ -132,6 +140,8 @@ class Workspace:
     def conversations(self) -> ConversationRepo:
         """The user's conversation store (made on first use: it creates the folders)."""
         if self._conversations is None:
+            from chatapp.store.conversations import ConversationRepo
+
             self._conversations = ConversationRepo(
                 self.folder, on_unavailable=self._storage_unavailable
             )
@@ -141,6 +151,10 @@ class Workspace:
     def memory(self) -> UserMemory:
         """The user's memory (made on first use; reading it creates nothing on disk)."""
         if self._memory is None:
+            from chatapp.core.memory.book import MemoryBook
+            from chatapp.core.memory.user_memory import UserMemory
+            from chatapp.store.memory import MemoryRepo
+
             repo = MemoryRepo(self.folder, on_unavailable=self._storage_unavailable)
             self._memory = UserMemory(
                 MemoryBook(repo, self.user),
@@ -301,6 +315,8 @@ class Workspace:
         """A new conversation; it is written to disk with its first message (never when
         save is False). An incognito one is never saved and neither reads nor writes
         memory."""
+        from chatapp.core.session import ChatSession
+
         config = self.models.config(model)
         # Made first: making the store can find the folder unwritable (saving off).
         conversations = self.conversations
@@ -324,6 +340,8 @@ class Workspace:
     ) -> ChatSession:
         """A stored conversation, answered by `model` if given, else by the model it used
         (or `fallback` when that one is no longer configured). Blocks: reads the file."""
+        from chatapp.core.session import ChatSession
+
         conversation, messages = self.conversations.load(conversation_id)
         config = self.model_for(conversation, fallback)
         session = ChatSession(
@@ -470,6 +488,8 @@ class Workspace:
 
     def markdown(self, conversation_id: str) -> str:
         """The conversation's visible branch as Markdown."""
+        from chatapp.core.markdown import conversation_markdown
+
         conversation, messages = self.conversations.load(conversation_id)
         return conversation_markdown(conversation, messages)
 
@@ -530,6 +550,8 @@ class Workspace:
         task.add_done_callback(self._titles.discard)
 
     async def _name(self, session: ChatSession) -> None:
+        from chatapp.core.titles import generate_title, plain_title
+
         question = next((m for m in session.thread if m.parent_id is None), None)
         if question is None:
             return

@@ -36,7 +36,9 @@ class HasCommands(Protocol):
 
 class ChatApp(App[None]):
     TITLE = "chatapp"
-    CSS_PATH = "app.tcss"
+    # The chat screen's own CSS too, read with the app's: read when the screen is pushed,
+    # it would make Textual parse every stylesheet again before the first frame.
+    CSS_PATH = ["app.tcss", "screens/chat.tcss"]
     BINDINGS = [
         Binding("f1", "toggle_help", "Keys", tooltip=KEYS_TOOLTIP),
         Binding("ctrl+q", "quit", "Quit", priority=True),

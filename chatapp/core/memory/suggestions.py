@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatapp.core.events import Event, ReplyFinished, TurnStored
-from chatapp.core.memory.extract import extract
-from chatapp.core.memory.model_extract import ModelExtractor
 
+# The rules and the model's extractor are imported when first asked (their patterns take
+# longer to compile than the chat screen takes to draw): the workspace listens from start.
 if TYPE_CHECKING:
     from chatapp.core.background import BackgroundJobs
     from chatapp.core.memory.user_memory import UserMemory
@@ -59,6 +59,9 @@ class MemorySuggestions:
         return session, session.tree.get(message_id)
 
     async def _ask_model(self, session: ChatSession, message: Message) -> None:
+        from chatapp.core.memory.extract import extract
+        from chatapp.core.memory.model_extract import ModelExtractor
+
         found = await ModelExtractor(session.backend).extract(message.content)
         by_rules = {candidate.text.casefold() for candidate in extract(message.content)}
         extra = [c for c in found if c.text.casefold() not in by_rules]

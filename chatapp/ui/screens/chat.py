@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from chatapp.config import ModelConfig
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import (
     ConversationDamaged,
@@ -31,7 +30,6 @@ from chatapp.core.events import (
     SavingStopped,
 )
 from chatapp.core.models import Message, Role
-from chatapp.core.session import ChatSession
 from chatapp.core.text import is_blank
 from chatapp.core.workspace import Workspace
 from chatapp.ui.composer import Composer
@@ -52,6 +50,8 @@ from chatapp.ui.widgets.status_bar import StatusBar
 from chatapp.ui.widgets.thread_view import ThreadView
 
 if TYPE_CHECKING:
+    from chatapp.config import ModelConfig
+    from chatapp.core.session import ChatSession
     from chatapp.core.turn import Turn
 
 KEYS_TOOLTIP = "All the keys (this page)"
@@ -68,6 +68,8 @@ class ChatScreen(
     Screen[None],
 ):
     CSS_PATH = "chat.tcss"
+    # The message box has the focus from the first frame (not the sidebar's search box).
+    AUTO_FOCUS = "#prompt"
     BINDINGS = [
         Binding("ctrl+n", "new_chat", "New chat", tooltip="Start a new conversation"),
         Binding("escape", "stop", "Stop", show=False, tooltip="Stop the reply; its text is kept"),
@@ -152,6 +154,8 @@ class ChatScreen(
     def on_mount(self) -> None:
         self.status.user = self.workspace.user
         self.set_model_status(self.current_model)
+        # From the first frame: the model loads after it (prepare_model), never "idle" first.
+        self.show_loading()
         self.sidebar.display = self.remembered.get("sidebar") is not False
         self.prompt.focus()
         self.refresh_sidebar()
@@ -163,6 +167,9 @@ class ChatScreen(
         if self.workspace.saving_off is not None:
             self.show_saving_off(self.workspace.saving_off)
         self.call_after_refresh(self.check_storage)
+        # Its first frame is drawn while Textual's start-up holds output back, and after it
+        # only the widgets that change reach the terminal, a few a frame: draw all of it.
+        self.call_after_refresh(self.refresh)
 
     @on(CoreEvent)
     def core_event(self, message: CoreEvent) -> None:

@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.screen import Screen
 
-from chatapp.core.feedback.records import Rating
-from chatapp.ui.screens.consent import ConsentScreen
-from chatapp.ui.screens.correct_reply import CorrectReplyScreen
-from chatapp.ui.screens.rate_reasons import RateReasonsScreen
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.rating_bar import RatingBar
 
+# The records and the dialogs are imported when feedback is first given: not to start.
 if TYPE_CHECKING:
+    from chatapp.core.feedback.records import Rating
     from chatapp.core.models import Message
     from chatapp.core.session import ChatSession
     from chatapp.core.workspace import Workspace
@@ -104,6 +102,9 @@ class FeedbackActions(Screen[None]):
     async def rate_reply(self, bar: RatingBar, thumb: int | None) -> None:
         """A thumb, then why (Esc: the thumb alone, or the rating as it was), recorded
         after the training question the first time; None takes the rating back."""
+        from chatapp.core.feedback.records import Rating
+        from chatapp.ui.screens.rate_reasons import RateReasonsScreen
+
         session = self.session
         if session is None:
             return
@@ -136,6 +137,8 @@ class FeedbackActions(Screen[None]):
     async def ask_consent_once(self) -> None:
         """The first time the user gives feedback: may it train models? The feedback is
         kept whatever the answer."""
+        from chatapp.ui.screens.consent import ConsentScreen
+
         if self._consent_asked:
             return
         self._consent_asked = True
@@ -174,6 +177,8 @@ class FeedbackActions(Screen[None]):
     @work(group="feedback", exit_on_error=False)
     async def correct_reply(self, reply: Message) -> None:
         """Your version of a reply, kept beside it and shown in its place."""
+        from chatapp.ui.screens.correct_reply import CorrectReplyScreen
+
         session = self.session
         if session is None:
             return

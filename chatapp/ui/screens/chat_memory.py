@@ -12,9 +12,6 @@ from textual.screen import Screen
 
 from chatapp.core.errors import ChatappError
 from chatapp.core.events import MemoryChanged, MemorySuggested
-from chatapp.ui.screens.confirm import ConfirmScreen
-from chatapp.ui.screens.memory import MemoryScreen
-from chatapp.ui.screens.text_prompt import TextPromptScreen
 from chatapp.ui.widgets.memory_suggestion import MemorySuggestion
 from chatapp.ui.widgets.message_view import MessageView
 
@@ -75,6 +72,8 @@ class MemoryActions(Screen[None]):
 
     @work(group="memory")
     async def offer_to_forget(self, words: str) -> None:
+        from chatapp.ui.screens.confirm import ConfirmScreen
+
         try:
             found = await asyncio.to_thread(self.workspace.memory.matching, words)
         except ChatappError as error:
@@ -96,6 +95,8 @@ class MemoryActions(Screen[None]):
         self.prompt.clear()
 
     def action_open_memory(self) -> None:
+        from chatapp.ui.screens.memory import MemoryScreen
+
         self.app.push_screen(MemoryScreen(self.workspace))
 
     # -- what the core announces ----------------------------------------------------------
@@ -103,6 +104,8 @@ class MemoryActions(Screen[None]):
     def memory_event(self, event: object) -> None:
         """Called by ChatScreen.core_event for memory events."""
         if isinstance(event, MemoryChanged):
+            from chatapp.ui.screens.memory import MemoryScreen
+
             # The memory screen tells its own changes (and undoes them with ctrl+z).
             if not any(isinstance(screen, MemoryScreen) for screen in self.app.screen_stack):
                 self.notify(f"{event.summary} · undo in the memory screen (F3)", markup=False)
@@ -131,6 +134,8 @@ class MemoryActions(Screen[None]):
 
     @work(group="memory")
     async def answer_suggestion(self, suggestion: MemorySuggestion, answer: str) -> None:
+        from chatapp.ui.screens.text_prompt import TextPromptScreen
+
         text: str | None = suggestion.text
         if answer == "edit":
             text = await self.app.push_screen_wait(TextPromptScreen("Remember", suggestion.text))

@@ -10,7 +10,6 @@ from textual.screen import Screen
 
 from chatapp.core.errors import ChatappError
 from chatapp.core.models import Role
-from chatapp.ui.screens.model_picker import ModelPickerScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,8 +47,7 @@ class ModelActions(Screen[None]):
     async def prepare_model(self) -> None:
         """Make the current model ready (a local one loads); a queued message goes out."""
         name = self.current_model.name
-        if not self.workspace.models.ready(name) and self.composer.pending is None:
-            self.status.state = f"loading {name}…"
+        self.show_loading()
         try:
             await self.workspace.models.prepare(name)
         except ChatappError as error:
@@ -64,7 +62,16 @@ class ModelActions(Screen[None]):
             if text is not None:
                 self.send(text)
 
+    def show_loading(self) -> None:
+        """The status bar says the current model is loading while it is not ready (a
+        queued message says so itself)."""
+        name = self.current_model.name
+        if not self.workspace.models.ready(name) and self.composer.pending is None:
+            self.status.state = f"loading {name}…"
+
     def action_pick_model(self) -> None:
+        from chatapp.ui.screens.model_picker import ModelPickerScreen
+
         picker = ModelPickerScreen(self.workspace.settings, self.current_model.name)
         self.app.push_screen(picker, self.use_model)
 

@@ -13,8 +13,6 @@ from textual.widgets import Input, TextArea
 
 from chatapp.core.errors import ChatappError
 from chatapp.ui.remembered import Remembered
-from chatapp.ui.screens.confirm import ConfirmScreen
-from chatapp.ui.screens.text_prompt import TextPromptScreen
 from chatapp.ui.widgets.conversation_list import ConversationList
 
 if TYPE_CHECKING:
@@ -63,6 +61,8 @@ class SidebarActions(Screen[None]):
 
     @work
     async def ask_rename(self, conversation_id: str) -> None:
+        from chatapp.ui.screens.text_prompt import TextPromptScreen
+
         try:
             title = await asyncio.to_thread(self.workspace.title, conversation_id)
             title = await self.app.push_screen_wait(TextPromptScreen("Rename conversation", title))
@@ -77,6 +77,8 @@ class SidebarActions(Screen[None]):
 
     @work
     async def confirm_delete(self, conversation_id: str) -> None:
+        from chatapp.ui.screens.confirm import ConfirmScreen
+
         if not await self.app.push_screen_wait(ConfirmScreen("Delete this conversation?")):
             return
         if self.session is not None and self.session.id == conversation_id:
@@ -96,6 +98,8 @@ class SidebarActions(Screen[None]):
 
     async def offer_to_forget_its_memories(self, conversation_id: str) -> None:
         """A deleted chat's facts need not live on: offer to forget what came from it."""
+        from chatapp.ui.screens.confirm import ConfirmScreen
+
         memory = self.workspace.memory
         try:
             found = await asyncio.to_thread(memory.book.from_conversation, conversation_id)

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
-from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
-from textual.widgets import Button, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Button, Static
 
 from chatapp.core.models import FinishReason, Message, Role
 from chatapp.ui.widgets.rating_bar import RatingBar
+
+# Markdown (message_body) is imported where a message is shown, not to start.
+if TYPE_CHECKING:
+    from textual.widgets.markdown import MarkdownStream
+
+    from chatapp.ui.widgets.message_body import Body as Body
 
 CODE_BLOCK = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 # Model output is shown, never executed by the terminal: escape control sequences.
@@ -29,6 +34,14 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 STREAM_CHUNK_CHARS = 3000
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 FENCE = re.compile(r"^ {0,3}(?:```|~~~)", re.MULTILINE)
+
+
+def __getattr__(name: str) -> object:
+    if name == "Body":  # where it was first, for modules that import it from here
+        from chatapp.ui.widgets.message_body import Body
+
+        return Body
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def visible(text: str) -> str:
@@ -56,41 +69,6 @@ def is_finished_reply(message: Message) -> bool:
 def is_rateable(message: Message) -> bool:
     """A finished reply written by the model: the user's own corrections are not rated."""
     return is_finished_reply(message) and message.written_by != "user"
-
-
-class Body(Markdown):
-    """Markdown of a message that can fold: its blocks hidden, its height kept.
-
-    ThreadView folds bodies far from the viewport, so that layout skips their blocks."""
-
-    folded = False
-
-    def fold(self) -> None:
-        height = self.outer_size.height
-        # Not while an update or append mounts its blocks (in batches): the height is not
-        # final, and blocks mounted after the fold would show inside it.
-        if self.folded or not height or self.lock.is_locked:
-            return
-        self.folded = True
-        self.styles.height = height
-        # Inline styles on the blocks themselves: a class on the body would restyle
-        # every block and all of their children.
-        for block in self.children:
-            block.styles.display = "none"
-
-    def unfold(self) -> None:
-        if not self.folded:
-            return
-        self.folded = False
-        # None clears the inline rule (back to the stylesheet's) and refreshes the layout.
-        self.styles.height = None
-        for block in self.children:
-            block.styles.display = None  # type: ignore[assignment]
-
-    def update(self, markdown: str) -> AwaitComplete:
-        # New text has a new height.
-        self.unfold()
-        return super().update(markdown)
 
 
 class SiblingSwitch(Horizontal):
@@ -183,6 +161,8 @@ class MessageView(Vertical, can_focus=True):
         self._memories: list[str] | None = None
 
     def compose(self) -> ComposeResult:
+        from chatapp.ui.widgets.message_body import Body
+
         with Horizontal(classes="header"):
             yield Static(self._header_text(), classes="who")
             if self.versions[1] > 1:
@@ -196,10 +176,14 @@ class MessageView(Vertical, can_focus=True):
 
     @property
     def body(self) -> Body:
+        from chatapp.ui.widgets.message_body import Body
+
         return self.query_one(".body", Body)
 
     def bodies(self) -> list[Body]:
         """The Markdown of the message: one, or several for a long streamed reply."""
+        from chatapp.ui.widgets.message_body import Body
+
         return [child for child in self.children if isinstance(child, Body)]
 
     @property
@@ -281,13 +265,17 @@ class MessageView(Vertical, can_focus=True):
     # -- streaming ------------------------------------------------------------------------
 
     def start_stream(self) -> None:
+        from chatapp.ui.widgets.message_body import Body
+
         self.add_class("-streaming")
         self._tail = self.body
         self._tail_text = ""
-        self._stream = Markdown.get_stream(self._tail)
+        self._stream = Body.get_stream(self._tail)
 
     async def write(self, text: str) -> None:
         """Append streamed text; a long reply is split over several Markdown widgets."""
+        from chatapp.ui.widgets.message_body import Body
+
         if self._stream is None:
             return
         text = visible(text)
@@ -301,7 +289,7 @@ class MessageView(Vertical, can_focus=True):
             previous, self._tail = self._tail, Body(classes="body-more")
             await self.mount(self._tail, after=previous)
             self._tail_text = ""
-            self._stream = Markdown.get_stream(self._tail)
+            self._stream = Body.get_stream(self._tail)
             text = text[cut:]
         self._tail_text += text
         await self._stream.write(text)

@@ -7,6 +7,8 @@ sets `rating` back, also when the reply is drawn again later (the bar asks with 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -15,7 +17,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from chatapp.core.feedback.records import Rating
+if TYPE_CHECKING:
+    from chatapp.core.feedback.records import Rating
+
 
 # The most of a comment the bar shows; the rest is in the reasons dialog.
 COMMENT_SHOWN = 40

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
 from chatapp.core.models import Message
-from chatapp.ui.widgets.message_view import Body, MessageView
+from chatapp.ui.widgets.message_view import MessageView
+
+if TYPE_CHECKING:
+    from chatapp.ui.widgets.message_body import Body
 
 # (1-based position, count) of a message among its versions: ‹ 2/3 ›.
 VersionsOf = Callable[[Message], tuple[int, int]]
