@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -98,6 +98,13 @@ class MemoryScreen(Screen[None]):
     def search(self) -> Input:
         return self.query_one("#search", Input)
 
+    @on(events.DescendantFocus, "#search")
+    def nothing_to_search(self) -> None:
+        # With no memories the list is hidden and Textual moves the focus to the search
+        # box, where the screen's keys ("a" to add) would be typed as a search instead.
+        if not self.listing.total:
+            self.set_focus(None)
+
     def on_mount(self) -> None:
         self.memory_list.focus()
         self.refresh_list()
@@ -165,6 +172,10 @@ class MemoryScreen(Screen[None]):
             memory_list.focus()
         elif not listing.shown and self.focused is memory_list:
             # Keys still work on the screen; a hidden list cannot hold the focus.
+            self.set_focus(None)
+        if not listing.total and self.focused is self.search:
+            # Nothing to search: the focus Textual moved off the hidden list would make
+            # the screen's keys ("a" to add) type into the search box.
             self.set_focus(None)
 
     @property
