@@ -37,6 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from chatapp.core.backends.llama_file import (  # noqa: E402
     GGML_TYPE_F16,
     GGML_TYPE_Q8_0,
+    KVCache,
     bundled_model_path,
 )
 
@@ -66,7 +67,7 @@ class Setting:
         kv_type = KV_TYPES[self.kv]
         # llama.cpp refuses a quantised V cache without flash attention.
         type_v = kv_type if self.flash_attn else GGML_TYPE_F16
-        return {"flash_attn": self.flash_attn, "type_k": kv_type, "type_v": type_v}
+        return KVCache(kv_type, type_v, self.flash_attn).llama_settings()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from chatapp.core.backends.base import ChatMessage, ContextOverflow
 from chatapp.core.models import Message, Role
-from chatapp.core.prompt_tokens import MessageTokens, TokenCounter
-
-__all__ = ["TokenCounter", "build_prompt"]
+from chatapp.core.prompt_tokens import MessageTokens
+from chatapp.core.prompt_tokens import TokenCounter as TokenCounter  # where the UI imports it
 
 
 @dataclass(frozen=True, slots=True)
