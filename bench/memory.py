@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -378,9 +379,7 @@ def reply_cost(turns: int, memories: int, seed: int) -> dict[str, Any]:
     from chatapp.core.workspace import Workspace
 
     async def run(data_dir: Path) -> dict[str, Any]:
-        model = embedded_model().model_copy(
-            update={"max_tokens": 4, "n_threads": os.cpu_count() or 1, "n_ctx": 8192}
-        )
+        model = replace(embedded_model(), max_tokens=4, n_threads=os.cpu_count() or 1, n_ctx=8192)
         settings = Settings(
             models={model.name: model},
             default_model=model.name,

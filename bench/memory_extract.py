@@ -30,7 +30,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,7 @@ async def model_score(rows: list[Row]) -> tuple[Score, float]:
     from chatapp.config import embedded_model
     from chatapp.core.backends.llama_local import LlamaBackend
 
-    config = embedded_model().model_copy(update={"n_threads": os.cpu_count(), "n_ctx": 2048})
+    config = replace(embedded_model(), n_threads=os.cpu_count(), n_ctx=2048)
     backend = LlamaBackend(config)
     await backend.prepare()
     extractor = ModelExtractor(backend)

@@ -191,9 +191,12 @@ def remote_model(base_url: str, model: str, max_tokens: int = 8192) -> dict[str,
 
 def local_model(max_tokens: int) -> dict[str, Any]:
     """The embedded SmolLM2, greedy so every run produces the same text."""
+    from dataclasses import asdict
+
     from chatapp.config import embedded_model
 
-    values = embedded_model().model_dump(exclude={"name", "api_key"})
+    values = asdict(embedded_model())
+    del values["name"], values["api_key"]
     return values | {"temperature": 0.0, "max_tokens": max_tokens}
 
 

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-import platformdirs
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from chatapp.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import tomllib
 
-__all__ = ["ConfigError", "ModelConfig", "Settings", "load_settings"]
+    from pydantic import GetCoreSchemaHandler, TypeAdapter, ValidationError
+    from pydantic_core import CoreSchema
+
+__all__ = ["ConfigError", "MemorySettings", "ModelConfig", "Secret", "Settings", "load_settings"]
 
 APP_NAME = "chatapp"
 EMBEDDED_MODEL = "smollm2"
@@ -37,14 +31,66 @@ EMBEDDED_SYSTEM_PROMPT = (
     "You are a helpful assistant. Always answer in English, in one short sentence."
 )
 
+# The settings are plain dataclasses; pydantic validates them (Settings.validated) only
+# when there is a file to check. Importing pydantic and building its schemas takes longer
+# than Textual takes to draw a screen, and with no config file nothing needs it.
+# Every table forbids unknown keys.
+STRICT: dict[str, Any] = {"extra": "forbid"}
 
-# Each model's schema is built when something is first validated, not at import: with no
-# config file nothing is (default_settings), and the first screen does not wait for it.
-DEFERRED = ConfigDict(extra="forbid", defer_build=True)
+
+class Bounds:
+    """A number's limits, as pydantic checks them (Annotated[int, Bounds(gt=0)]); read
+    only when a file is validated."""
+
+    def __init__(self, **limits: float) -> None:
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        import annotated_types
+
+        return handler(Annotated[source, annotated_types.Interval(**self.limits)])
 
 
-class ModelConfig(BaseModel):
-    model_config = DEFERRED
+class Secret:
+    """An API key: its value only on request, never in a repr, a log or a dump."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic_core import core_schema
+
+        return core_schema.union_schema(
+            [
+                core_schema.is_instance_schema(cls),
+                core_schema.no_info_after_validator_function(cls, core_schema.str_schema()),
+            ]
+        )
+
+
+@dataclass(kw_only=True)
+class ModelConfig:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     name: str = ""
     backend: Literal["llama", "openai", "ollama"]
@@ -52,24 +98,29 @@ class ModelConfig(BaseModel):
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
-    api_key: SecretStr | None = Field(default=None, exclude=True)
-    n_ctx: int = Field(default=8192, gt=0)
-    n_threads: int | None = Field(default=None, gt=0)
+    api_key: Secret | None = field(default=None, repr=False)
+    n_ctx: Annotated[int, Bounds(gt=0)] = 8192
+    n_threads: Annotated[int | None, Bounds(gt=0)] = None
     system_prompt: str | None = None
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    repeat_penalty: float | None = Field(default=None, gt=0)
-    max_tokens: int = Field(default=512, gt=0)
-    timeout: float = Field(default=60.0, gt=0)
+    temperature: Annotated[float | None, Bounds(ge=0)] = None
+    top_p: Annotated[float | None, Bounds(gt=0, le=1)] = None
+    top_k: Annotated[int | None, Bounds(ge=0)] = None
+    repeat_penalty: Annotated[float | None, Bounds(gt=0)] = None
+    max_tokens: Annotated[int, Bounds(gt=0)] = 512
+    timeout: Annotated[float, Bounds(gt=0)] = 60.0
     # Ask this model for memory suggestions too (beside the rules); for capable models.
     extract_memories: bool = False
 
-    @model_validator(mode="after")
-    def _needs_a_location(self) -> ModelConfig:
+    def __post_init__(self) -> None:
+        if isinstance(self.api_key, str):  # given as text: kept out of sight from here on
+            self.api_key = Secret(self.api_key)
         if self.backend in ("openai", "ollama") and not self.base_url:
             raise ValueError(f"backend {self.backend!r} needs base_url")
-        return self
+
+    @classmethod
+    def validated(cls, values: Mapping[str, Any]) -> ModelConfig:
+        """values checked and converted as a config file's would be (ValueError else)."""
+        return _validated(cls, values)
 
     @property
     def is_embedded(self) -> bool:
@@ -85,8 +136,7 @@ class ModelConfig(BaseModel):
 
 
 def embedded_model() -> ModelConfig:
-    # Our own values, valid as they are: made without validation.
-    return ModelConfig.model_construct(
+    return ModelConfig(
         name=EMBEDDED_MODEL,
         backend="llama",
         n_ctx=8192,
@@ -98,41 +148,47 @@ def embedded_model() -> ModelConfig:
     )
 
 
-class MemorySettings(BaseModel):
+@dataclass(kw_only=True)
+class MemorySettings:
     """[memory] in config.toml."""
 
-    model_config = DEFERRED
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     # Save suggested facts without asking (off: each waits for the user's yes).
     auto: bool = False
     # The most tokens the memories of one prompt may take; whole facts only.
-    budget_tokens: int = Field(default=200, ge=0)
+    budget_tokens: Annotated[int, Bounds(ge=0)] = 200
 
 
-class Settings(BaseModel):
-    model_config = DEFERRED
+@dataclass(kw_only=True)
+class Settings:
+    __pydantic_config__: ClassVar[dict[str, Any]] = STRICT
 
     default_model: str = EMBEDDED_MODEL
     # Whose data: --user, else CHATAPP_USER, else default_user here, else the OS login.
-    user: str = Field(
-        default_factory=lambda: _default_user(),
-        validation_alias=AliasChoices("default_user", "user"),
-    )
+    user: str = field(default_factory=lambda: _default_user())
     theme: str | None = None
-    memory: MemorySettings = Field(default_factory=MemorySettings)
-    models: dict[str, ModelConfig] = Field(default_factory=dict)
-    config_path: Path | None = Field(default=None, exclude=True)
-    data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    config_path: Path | None = None
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
 
-    @model_validator(mode="after")
-    def _name_models(self) -> Settings:
+    def __post_init__(self) -> None:
         for name, model in self.models.items():
             model.name = name
         self.models.setdefault(EMBEDDED_MODEL, embedded_model())
         if self.default_model not in self.models:
             known = ", ".join(sorted(self.models))
             raise ValueError(f"default_model {self.default_model!r} is not one of: {known}")
-        return self
+
+    @classmethod
+    def validated(cls, values: Mapping[str, Any]) -> Settings:
+        """values checked and converted as a config file's are (ValueError else);
+        default_user is the file's name for user."""
+        values = dict(values)
+        if "default_user" in values:
+            values.setdefault("user", values.pop("default_user"))
+        return _validated(cls, values)
 
     def model(self, name: str | None = None) -> ModelConfig:
         name = name or self.default_model
@@ -141,6 +197,25 @@ class Settings(BaseModel):
         except KeyError:
             known = ", ".join(sorted(self.models))
             raise ConfigError(f"unknown model {name!r}; configured: {known}") from None
+
+
+T = TypeVar("T")
+
+
+# Each dataclass's pydantic TypeAdapter, built when first needed.
+_adapters: dict[type, TypeAdapter[Any]] = {}
+
+
+def _validated(kind: type[T], values: Mapping[str, Any]) -> T:
+    """kind built from values by pydantic: types converted and limits checked (a
+    pydantic ValidationError, a ValueError, says where else)."""
+    adapter = _adapters.get(kind)
+    if adapter is None:
+        from pydantic import TypeAdapter
+
+        adapter = _adapters[kind] = TypeAdapter(kind)
+    result: T = adapter.validate_python(values)
+    return result
 
 
 def _default_user() -> str:
@@ -153,26 +228,25 @@ def _default_user() -> str:
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
     if env.get("CHATAPP_CONFIG"):
         return Path(env["CHATAPP_CONFIG"]).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
     if env.get("CHATAPP_DATA_DIR"):
         return Path(env["CHATAPP_DATA_DIR"]).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
 def default_settings(data_dir: Path, user: str | None = None) -> Settings:
-    """What no config file means: the embedded model, memory as by default. Our own
-    values, made without validation (user, if None, is the OS login)."""
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "memory": MemorySettings.model_construct(),
-        "models": {EMBEDDED_MODEL: embedded_model()},
-    }
-    if user is not None:
-        values["user"] = user
-    return Settings.model_construct(**values)
+    """What no config file means: the embedded model, memory as by default (user, if
+    None, is the OS login)."""
+    if user is None:
+        return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, user=user)
 
 
 def load_settings(
@@ -190,7 +264,7 @@ def load_settings(
     settings.config_path = path
     for model in settings.models.values():
         if model.api_key_env and env.get(model.api_key_env):
-            model.api_key = SecretStr(env[model.api_key_env])
+            model.api_key = Secret(env[model.api_key_env])
     return settings
 
 
@@ -210,8 +284,10 @@ def _read_settings(path: Path, env: Mapping[str, str], user: str | None) -> Sett
     if user is not None:
         raw.pop("default_user", None)
         raw["user"] = user
+    from pydantic import ValidationError
+
     try:
-        return Settings.model_validate(raw)
+        return Settings.validated(raw)
     except ValidationError as error:
         raise ConfigError(_validation_error(path, text, error)) from None
 
@@ -224,13 +300,19 @@ def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
     return f"{path}:{line}: {problem}"
 
 
+# What pydantic calls a key a table does not have (as keyword arguments of a dataclass).
+UNKNOWN_KEY = {"extra_forbidden", "unexpected_keyword_argument"}
+
+
 def _validation_error(path: Path, text: str, error: ValidationError) -> str:
     first = error.errors()[0]
     location = [str(part) for part in first["loc"]]
+    if location == ["user"] and re.search(r"^\s*default_user\s*=", text, re.MULTILINE):
+        location = ["default_user"]  # the file's name for it
     line = _line_of(text, location)
     where = ".".join(location)
     problem = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    if first["type"] in UNKNOWN_KEY:
         problem = "unknown setting"
     label = f"{where}: " if where else ""
     return f"{path}:{line}: {label}{problem}"
@@ -263,8 +345,20 @@ def _header_line(lines: list[str], location: list[str]) -> int:
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """Settings as a dict for `chatapp config show`: no secret values, ever."""
-    data = settings.model_dump(mode="json")
-    for name, model in settings.models.items():
-        data["models"][name]["api_key"] = "***" if model.api_key else None
+    """Settings as JSON values for `chatapp config show`: no secret values, ever (an API
+    key shows as "***"), and not the config file's own path."""
+    data: dict[str, Any] = _plain(settings)
+    del data["config_path"]
     return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return "***"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value

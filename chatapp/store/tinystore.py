@@ -9,6 +9,7 @@ Writers serialise on a per-file `filelock` and re-read after taking it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -16,14 +17,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import orjson
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from chatapp.store.errors import CorruptFile, StorageUnavailable, StoreBusy, StoreError
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ class OrjsonStorage(Storage):
     touch the conversation) become one atomic file write.
     """
 
-    def __init__(self, path: Path, lock: FileLock) -> None:
+    def __init__(self, path: Path, lock: WritersLock) -> None:
         super().__init__()
         self.path = path
         self._lock = lock
@@ -129,7 +132,7 @@ class TinyFile:
     ) -> None:
         self.path = path
         self._on_unavailable = on_unavailable
-        self._lock = FileLock(f"{path}{LOCK_SUFFIX}", timeout=lock_timeout, mode=FILE_MODE)
+        self._lock = WritersLock(path, lock_timeout)
         # The TinyDB object and its snapshot are shared by this process's threads: one at a time.
         self._guard = threading.RLock()
         self._db = TinyDB(path, lock=self._lock, storage=OrjsonStorage)
@@ -183,12 +186,30 @@ class TinyFile:
         self._storage.begin(writable=writable)
 
 
+class WritersLock:
+    """The lock a file's writers take (FILE.lock beside it), made when first taken: reads
+    need none, and the first screen only reads (filelock takes a while to import)."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = Path(f"{path}{LOCK_SUFFIX}")
+        self.timeout = timeout
+
+    @functools.cached_property
+    def file_lock(self) -> FileLock:
+        from filelock import FileLock
+
+        return FileLock(self.path, timeout=self.timeout, mode=FILE_MODE)
+
+
 @contextlib.contextmanager
-def hold(lock: FileLock, path: Path) -> Iterator[None]:
+def hold(lock: WritersLock, path: Path) -> Iterator[None]:
     """Acquire a file lock, turning a timeout into a one-line StoreBusy."""
+    from filelock import Timeout
+
+    file_lock = lock.file_lock
     try:
         # filelock polls; its default 50 ms would let a busy writer starve a waiting one.
-        lock.acquire(poll_interval=LOCK_POLL_INTERVAL)
+        file_lock.acquire(poll_interval=LOCK_POLL_INTERVAL)
     except Timeout:
         raise StoreBusy(path, lock.timeout) from None
     except OSError as error:
@@ -197,7 +218,7 @@ def hold(lock: FileLock, path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        lock.release()
+        file_lock.release()
 
 
 def write_atomically(path: Path, payload: bytes) -> None:

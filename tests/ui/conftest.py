@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,7 @@ def open_chat() -> Callable[..., contextlib.AbstractAsyncContextManager[Chat]]:
 @pytest.fixture
 def embedded() -> ModelConfig:
     """The bundled SmolLM2, run in-process, with short replies."""
-    return embedded_model().model_copy(update={"max_tokens": MAX_TOKENS, "n_ctx": 2048})
+    return replace(embedded_model(), max_tokens=MAX_TOKENS, n_ctx=2048)
 
 
 @pytest.fixture

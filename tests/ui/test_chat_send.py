@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from chatapp.core.models import FinishReason, Role
 
@@ -68,7 +69,7 @@ async def test_text_arrives_word_by_word_not_all_at_the_end(
 
 
 async def test_esc_stops_the_reply_and_keeps_what_arrived(open_chat, make_settings, embedded):
-    settings = make_settings(embedded.model_copy(update={"max_tokens": 400}))
+    settings = make_settings(replace(embedded, max_tokens=400))
     async with open_chat(settings) as chat:
         await chat.wait_until(lambda: "idle" in chat.status, "the model to load")
         await chat.send("Write a long story about a dragon and a knight.")

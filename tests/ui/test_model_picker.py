@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from textual.widgets import OptionList
@@ -41,9 +42,7 @@ async def test_the_picker_shows_why_a_local_model_cannot_load(
 async def test_picking_a_remote_model_whose_key_is_not_set_says_so(
     open_chat, make_settings, scripted_server
 ):
-    keyless = scripted_server.config(name="gpt").model_copy(
-        update={"api_key_env": "CHATAPP_TEST_UNSET_KEY"}
-    )
+    keyless = replace(scripted_server.config(name="gpt"), api_key_env="CHATAPP_TEST_UNSET_KEY")
     settings = make_settings(keyless, default="smollm2")
     async with open_chat(settings) as chat:
         await chat.press("ctrl+o")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from chatapp.config import ModelConfig
@@ -194,7 +195,7 @@ def test_json_when_the_stream_drops_is_one_object_with_the_error(env, fault_serv
 def small_window(n_ctx: int = 512) -> ModelConfig:
     from chatapp.config import embedded_model
 
-    return embedded_model().model_copy(update={"n_ctx": n_ctx})
+    return replace(embedded_model(), n_ctx=n_ctx)
 
 
 def test_a_prompt_over_the_window_is_one_line_with_the_numbers(env) -> None:
@@ -233,12 +234,12 @@ def test_truncate_without_piped_input_is_a_usage_error(env) -> None:
 def test_ask_with_a_text_file_named_gguf_is_one_line_and_stores_nothing(env, tmp_path) -> None:
     fake = tmp_path / "model.gguf"
     fake.write_text("hello, I am not a model\n")
-    configure(env, small_window().model_copy(update={"name": "fake", "path": fake}))
+    configure(env, replace(small_window(), name="fake", path=fake))
     result = run(env, "ask", "Are you there?")
     assert result.returncode == 1
     assert "not a GGUF file" in one_line(result)
     assert repo(env).list_conversations() == []
-    missing = small_window().model_copy(update={"name": "gone", "path": tmp_path / "no.gguf"})
+    missing = replace(small_window(), name="gone", path=tmp_path / "no.gguf")
     configure(env, missing)
     assert "no.gguf" in one_line(run(env, "ask", "Hello?"))
 

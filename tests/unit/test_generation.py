@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -40,7 +41,7 @@ async def test_two_remote_generations_run_at_once_and_both_are_whole(llama_serve
 
 @pytest.fixture(scope="module")
 def local() -> LlamaBackend:
-    return LlamaBackend(embedded_model().model_copy(update={"n_ctx": 2048}))
+    return LlamaBackend(replace(embedded_model(), n_ctx=2048))
 
 
 async def test_two_local_generations_queue_on_one_model_and_both_are_whole(local) -> None:

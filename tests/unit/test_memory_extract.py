@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -369,9 +370,7 @@ async def test_the_model_extractor_returns_nothing_for_a_malformed_reply(
 async def test_the_model_extractor_returns_nothing_when_the_backend_fails(
     scripted_server, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = scripted_server.config().model_copy(
-        update={"base_url": f"{scripted_server.url}/no-such-script/v1"}
-    )
+    config = replace(scripted_server.config(), base_url=f"{scripted_server.url}/no-such-script/v1")
     backend = make_backend(config)
     try:
         with caplog.at_level(logging.WARNING):

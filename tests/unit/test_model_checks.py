@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from chatapp.config import Secret
 
 from chatapp.config import ModelConfig, load_settings
 from chatapp.core.backends.base import (
@@ -149,7 +149,7 @@ async def test_with_its_key_set_the_model_is_asked_for(tmp_path: Path) -> None:
         backend="openai",
         base_url=closed_port_url(),
         api_key_env=KEY_ENV,
-        api_key=SecretStr("sk-test"),
+        api_key=Secret("sk-test"),
     )
     assert (await check_model(gpt)).startswith("unreachable: cannot connect to ")
 

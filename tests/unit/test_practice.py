@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -41,7 +42,7 @@ async def test_remote_variants_stream_at_once_into_shuffled_blind_columns(llama_
 
 
 async def test_variants_on_the_embedded_model_all_answer_each_sample() -> None:
-    backend = LlamaBackend(embedded_model().model_copy(update={"n_ctx": 1024}))
+    backend = LlamaBackend(replace(embedded_model(), n_ctx=1024))
     backend.load()
     sampled = GenerationParams(max_tokens=12, temperature=0.9)
     pair = [Variant("smollm2", "Say hi.", params=sampled), Variant("smollm2", "Say bye.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ LONG = GenerationParams(max_tokens=400, temperature=0.0, seed=1)
 
 @pytest.fixture(scope="module")
 def backend() -> LlamaBackend:
-    model = embedded_model().model_copy(update={"n_ctx": 2048})
+    model = replace(embedded_model(), n_ctx=2048)
     backend = LlamaBackend(model)
     backend.load()
     return backend
@@ -142,7 +143,7 @@ async def test_multi_turn_history_reaches_the_model(repo, backend) -> None:
 
 
 async def test_old_turns_are_dropped_to_fit_a_small_window(tmp_path) -> None:
-    model = embedded_model().model_copy(update={"n_ctx": 256})
+    model = replace(embedded_model(), n_ctx=256)
     backend = LlamaBackend(model)
     session = ChatSession.new(None, backend, model, user="tester")
     for number in range(4):

@@ -4,6 +4,7 @@ whose memories, suggestions that wait for a yes, incognito, regenerate without m
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from chatapp.core.events import Event, MemoryChanged, MemorySuggested
@@ -136,7 +137,7 @@ async def test_a_capable_model_is_asked_for_facts_after_its_reply_and_only_then(
     model_says = '[{"fact": "Plays the cello in an orchestra"}, {"fact": "Lives in Oslo"}]'
     # The scripted server answers by the last user message: the extractor's is the message.
     config = scripted_server.config({message: [model_says]})
-    workspace = workspace_for(tmp_path, config.model_copy(update={"extract_memories": True}))
+    workspace = workspace_for(tmp_path, replace(config, extract_memories=True))
     seen: list[MemorySuggested] = []
     workspace.events.subscribe(seen.append, MemorySuggested)
     session = workspace.new_session()

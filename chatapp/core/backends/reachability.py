@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from chatapp.config import ModelConfig, Settings
 from chatapp.core.backends.base import BackendError, ModelFileError
@@ -16,7 +17,7 @@ async def check_model(config: ModelConfig) -> str:
     """One line: 'ok …' or what is wrong."""
     if config.backend == "llama":
         return _check_local(config)
-    backend = make_backend(config.model_copy(update={"timeout": CHECK_TIMEOUT}))
+    backend = make_backend(replace(config, timeout=CHECK_TIMEOUT))
     try:
         # Sends nothing: says what would stop every request (an unset API key).
         await backend.prepare()

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from chatapp.core.errors import ChatappError
@@ -44,6 +44,7 @@ from chatapp.ui.screens.chat_templates import TemplateActions
 from chatapp.ui.screens.chat_turns import TurnDisplay
 from chatapp.ui.screens.keys import KeySection, rows
 from chatapp.ui.widgets.conversation_list import ConversationList
+from chatapp.ui.widgets.keys_footer import KeysFooter
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.prompt_input import PromptInput
 from chatapp.ui.widgets.status_bar import StatusBar
@@ -149,7 +150,7 @@ class ChatScreen(
                 yield Static("", id="banner")
                 yield PromptInput(id="prompt")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.status.user = self.workspace.user

@@ -38,7 +38,7 @@ LONG = GenerationParams(max_tokens=400, temperature=0.7, seed=1)
 def smollm2(**overrides: object) -> ModelConfig:
     values: dict[str, object] = {"name": "smollm2", "backend": "llama", "n_ctx": 2048}
     values.update(overrides)
-    return ModelConfig.model_validate(values)
+    return ModelConfig.validated(values)
 
 
 @pytest.fixture(scope="module")

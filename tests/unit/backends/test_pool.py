@@ -29,7 +29,7 @@ SHORT = GenerationParams(max_tokens=16, temperature=0.0, seed=1)
 
 
 def make_settings(tmp_path: Path, **models: dict[str, Any]) -> Settings:
-    return Settings.model_validate({"data_dir": str(tmp_path), "models": models})
+    return Settings.validated({"data_dir": str(tmp_path), "models": models})
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ def test_asking_readiness_imports_neither_httpx_nor_llama_cpp() -> None:
         "from chatapp.config import Settings\n"
         "from chatapp.core.backends.pool import ModelPool\n"
         "remote = {'backend': 'ollama', 'base_url': 'http://h:1', 'model': 'm'}\n"
-        "pool = ModelPool(Settings.model_validate({'models': {'remote': remote}}))\n"
+        "pool = ModelPool(Settings.validated({'models': {'remote': remote}}))\n"
         "assert pool.ready('remote') and not pool.ready('smollm2')\n"
         "print(sorted({'httpx', 'llama_cpp'} & set(sys.modules)))\n"
     )
