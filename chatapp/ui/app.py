@@ -71,12 +71,18 @@ class ChatApp(App[None]):
         elif self.workspace.settings.theme in self.available_themes:
             self.theme = self.workspace.settings.theme
         self._state_loaded = True
-        self.push_screen(
-            ChatScreen(self.workspace, self.remembered, self.model_name, lambda: self.last_key_at)
-        )
+        # After Textual's start-up, not in it: a screen pushed here is drawn while start-up
+        # holds output back, and drawn whole again when it ends (measured: one full frame
+        # more before the first one shows).
+        self.call_later(self.open_chat)
         self.call_after_refresh(self.collector.install)
         self.call_after_refresh(self.purge_trash)
         self.set_interval(1.0, self.collector.tick)
+
+    def open_chat(self) -> None:
+        self.push_screen(
+            ChatScreen(self.workspace, self.remembered, self.model_name, lambda: self.last_key_at)
+        )
 
     def _remembering_failed(self, reason: str) -> None:
         self.notify(

@@ -168,9 +168,6 @@ class ChatScreen(
         if self.workspace.saving_off is not None:
             self.show_saving_off(self.workspace.saving_off)
         self.call_after_refresh(self.check_storage)
-        # Its first frame is drawn while Textual's start-up holds output back, and after it
-        # only the widgets that change reach the terminal, a few a frame: draw all of it.
-        self.call_after_refresh(self.refresh)
 
     @on(CoreEvent)
     def core_event(self, message: CoreEvent) -> None:
