@@ -16,10 +16,14 @@ counted whole.
     counts = counter_for(backend)       # one per backend, kept while it lives
     counts(messages)                    # int, or None when the backend cannot count
     counts.oldest_that_fits(head, body, budget)
+
+A stored conversation is counted when it opens, off the event loop
+(ChatSession.warm_token_counts), so its first Enter counts only the new message.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -53,7 +57,12 @@ class Counting(Protocol):
 
 
 class MessageTokens:
-    """count(messages) from each message's share, counted once with count_whole."""
+    """count(messages) from each message's share, counted once with count_whole.
+
+    Two threads may use one at once (a conversation counted in a worker thread as it
+    opens while the event loop builds a prompt): each entry is a count that never
+    changes, written in one dict assignment, so a race at worst counts a message twice.
+    """
 
     def __init__(self, count_whole: TokenCounter, limit: int = LIMIT) -> None:
         self._count_whole = count_whole
@@ -127,12 +136,16 @@ class MessageTokens:
 
 
 _counters: weakref.WeakKeyDictionary[Counting, MessageTokens] = weakref.WeakKeyDictionary()
+# A conversation opening in a worker thread and the event loop may both ask first: without
+# it each could make a counter, and the counts kept in one would be lost.
+_counters_lock = threading.Lock()
 
 
 def counter_for(backend: Counting) -> MessageTokens:
     """The backend's MessageTokens, made on first use and kept while the backend lives:
     every conversation on it shares the counts."""
-    counter = _counters.get(backend)
-    if counter is None:
-        counter = _counters[backend] = MessageTokens(backend.count_tokens)
-    return counter
+    with _counters_lock:
+        counter = _counters.get(backend)
+        if counter is None:
+            counter = _counters[backend] = MessageTokens(backend.count_tokens)
+        return counter

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chatapp.core.backends.base import Backend, GenerationParams
 from chatapp.core.context import NO_MEMORY, BuiltPrompt, MemoryNotes, build_prompt
 from chatapp.core.errors import (
+    ChatappError,
     EmptyMessage,
     NotEditable,
     NothingToRegenerate,
@@ -267,6 +268,30 @@ class ChatSession:
         self.tree.add(question)
         leaf_before, self.conversation.active_leaf = self.conversation.active_leaf, question.id
         return self._start_turn(kind, question, prompt, params, leaf_before, replaces)
+
+    def warm_token_counts(self) -> None:
+        """Count the thread's tokens now, as the next prompt will, so that prompt counts
+        only its new message: otherwise the first Enter in a stored conversation of 200
+        messages counts them all, on the event loop. Blocks while it counts (about a
+        millisecond a message that fits the window): call it off the event loop, as
+        opening a conversation does.
+
+        Only while the model is loaded, since counting would load it; otherwise the first
+        prompt counts as before. Counting beside a reply being generated is safe: it
+        reads the tokenizer, which generating leaves alone. The backend is then asked to
+        reserve the window the next reply needs (a local model grows it in the background,
+        not after the Enter)."""
+        backend = self.backend
+        thread = self.thread
+        if not thread or not backend.ready or not counter_for(backend).separable:
+            return  # nothing to count, or nothing kept: whole prompts are counted afresh
+        params = default_params(self.model)
+        try:
+            prompt = self._prompt(thread, params, memory=False)
+        except ChatappError:
+            return  # only a head start: the next prompt meets the same error and shows it
+        # The window the next reply needs, grown now rather than after its Enter.
+        backend.reserve(prompt.prompt_tokens + params.max_tokens)
 
     def _prompt(
         self, history: list[Message], params: GenerationParams, *, memory: bool = True

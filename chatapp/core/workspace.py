@@ -356,6 +356,8 @@ class Workspace:
             chosen = self.models.config(model)
             session.use_model(self.models.get(chosen.name), chosen)
         session.recall = self.memory.recall
+        # Its messages counted here, in the caller's thread, not on the first Enter.
+        session.warm_token_counts()
         return self._track(session)
 
     def send_template(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
-from chatapp.config import ModelConfig
+from chatapp.config import embedded_model
 from chatapp.core.backends.base import ChatMessage
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.context import BuiltPrompt, build_prompt
@@ -26,8 +27,7 @@ TURNS: list[ChatMessage] = [
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[LlamaBackend]:
-    config = {"name": "smollm2", "backend": "llama", "n_ctx": 2048}
-    model = LlamaBackend(ModelConfig.model_validate(config))
+    model = LlamaBackend(replace(embedded_model(), n_ctx=2048))
     model.load()
     yield model
     asyncio.run(model.aclose())

@@ -107,6 +107,11 @@ class Backend(Protocol):
         """Exact prompt size with the backend's tokenizer, or None if it has none."""
         ...
 
+    def reserve(self, tokens: int) -> None:
+        """Get ready, in the background, for a prompt and reply of about this many tokens
+        (a local model grows its window); returns at once."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -319,6 +319,9 @@ class HTTPBackend(abc.ABC, Generic[FrameT]):
     def count_tokens(self, messages: list[ChatMessage]) -> int | None:
         return None
 
+    def reserve(self, tokens: int) -> None:
+        """Nothing to do: the server sizes its own context."""
+
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
     ) -> AsyncGenerator[Chunk, None]:

@@ -180,6 +180,9 @@ class LlamaFile:
         self.generation_lock = threading.Lock()
         self._loaded: LoadedLlama | None = None
         self._load_lock = threading.Lock()
+        # Held while a thread counts tokens with the loaded Llama: unload waits for it
+        # (a conversation's counts are taken in a worker thread as it opens).
+        self.counting = threading.Lock()
 
     @classmethod
     def for_models(cls, configs: Sequence[ModelConfig], cache: KVCache = KVCache()) -> LlamaFile:
@@ -229,7 +232,7 @@ class LlamaFile:
 
     def unload(self) -> None:
         """Free the model once no generation holds it (it reloads if used again)."""
-        with self.generation_lock, self._load_lock:
+        with self.counting, self.generation_lock, self._load_lock:
             loaded, self._loaded = self._loaded, None
         if loaded is not None:
             loaded.llama.close()

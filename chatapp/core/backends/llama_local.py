@@ -87,8 +87,22 @@ class LlamaBackend:
         self._file.model(self.name)
 
     def count_tokens(self, messages: list[ChatMessage]) -> int:
-        """Prompt size in tokens as the model will see it: chat template, then tokenizer."""
-        return self._file.model(self.name).count_prompt_tokens(messages)
+        """Prompt size in tokens as the model will see it: chat template, then tokenizer.
+        Any thread: tokenizing reads only the vocabulary, which decoding leaves alone."""
+        with self._file.counting:
+            return self._file.model(self.name).count_prompt_tokens(messages)
+
+    def reserve(self, tokens: int) -> None:
+        """Grow the window for a prompt and reply of tokens on the llama thread, after any
+        reply in progress, if the model is loaded (a long conversation just opened: the
+        reload would otherwise come with its first Enter)."""
+        if self._file.loaded:
+            self._file.thread.submit(self._fit, tokens)
+
+    def _fit(self, tokens: int) -> None:
+        with self._file.generation_lock:
+            if self._file.loaded:
+                self._file.fit(self.name, min(tokens, self.n_ctx))
 
     async def stream(
         self, messages: list[ChatMessage], params: GenerationParams
