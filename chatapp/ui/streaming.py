@@ -1,32 +1,54 @@
-"""The stream painter: streamed text onto the screen at most once a frame, keys first.
+"""The stream painter: streamed text onto the screen a few times a second, keys first.
 
 Shared by everything that shows a reply as it is generated (the chat thread, and the
 columns of the compare screen). A reader task takes text as fast as it comes; one writer
-loop paints what has gathered, once a frame, and waits while the user types so a key's
-echo is never drawn behind a layout.
-"""
+loop puts what has gathered into the target, waits until the screen has drawn it, and
+goes again a frame after the last one began: a screen slow to draw is painted less
+often, and however fast tokens come, they never set the pace.
+While the user types, text goes in right after a key's echo is drawn, so that the layout
+it costs is drawn in the pause before the next key, not in front of a key."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatapp.core.errors import ChatappError
 
-# Streamed text reaches the screen at most this often: each update lays the reply out
-# again, so it is one update for several tokens, never one a token.
-FRAME = 1 / 10
-# Keys come first: streamed text waits while the user types (a key in the last TYPING_QUIET
-# seconds), so the key's echo is not drawn behind a layout, but never longer than MAX_DEFER.
-TYPING_QUIET = 0.05
-MAX_DEFER = 0.5
+# Streamed text goes in at most this often: each update lays the reply out again (two
+# frames of layout, as Textual settles new blocks, and every line on screen moves up), so
+# it is one update for many tokens, never one a token.
+FRAME = 1 / 5
+# Keys come first: while someone types (a key in the last TYPING_PAUSE seconds), text
+# that is due waits for their next key and goes in once its echo is drawn. KEY_POLL: how
+# often the painter looks for that key.
+TYPING_PAUSE = 0.3
+KEY_POLL = 0.005
+# A screen that is closing never draws again: waiting for it stops after this long.
+DRAW_TIMEOUT = 1.0
 
 
 class StreamTarget(Protocol):
-    async def write(self, text: str) -> None: ...
+    """A widget that shows streamed text (MessageView, a compare column's SampleBody)."""
+
+    async def write(self, text: str) -> None:
+        """Append text; return once it is in place (drawing follows)."""
+
+    def call_after_refresh(self, callback: Callable[[], Any], /) -> bool:
+        """Textual's: call back once the screen has drawn what is pending."""
+
+
+async def drawn(target: StreamTarget) -> None:
+    """Until the screen has drawn what is pending (or DRAW_TIMEOUT has passed)."""
+    done = asyncio.Event()
+    if target.call_after_refresh(done.set):
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAW_TIMEOUT):
+                await done.wait()
 
 
 class StreamPainter:
@@ -36,6 +58,7 @@ class StreamPainter:
     def __init__(
         self, source: AsyncIterable[str], last_key_at: Callable[[], float] = lambda: 0.0
     ) -> None:
+        """last_key_at() says when the user last pressed a key (time.monotonic())."""
         self.source = source
         self.last_key_at = last_key_at
         # The failure the stream ended with, if it was one the user can act on.
@@ -45,6 +68,8 @@ class StreamPainter:
         self._ended = asyncio.Event()
         # Set by the first text or the end.
         self._began = asyncio.Event()
+        # Set by text not yet taken, or the end.
+        self._more = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._started = 0.0
         self._seconds = 0.0
@@ -72,28 +97,45 @@ class StreamPainter:
         reader = self.start()._reader
         assert reader is not None
         # This loop is the only writer, and a write is never cut short: a write cancelled
-        # halfway (as a timer's callback is when the timer stops) can leave a Markdown
-        # stream stopped with text still to come, and the reply never finishes.
-        flushed = time.monotonic()
+        # halfway can leave a Markdown widget with blocks half mounted.
+        written = -math.inf  # when text last went in
         try:
             while not self._ended.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(FRAME):
-                        await self._ended.wait()
-                moment = time.monotonic()
-                typing = moment - self.last_key_at() < TYPING_QUIET
-                if self._buffer and not (typing and moment - flushed < MAX_DEFER):
-                    flushed = moment
-                    await target.write(self._take())
+                await self._until(written + FRAME)
+                await self._more.wait()
+                await self._after_next_key(target)
+                if self._ended.is_set():
+                    break
+                written = time.monotonic()
+                await target.write(self._take())
+                await drawn(target)
             await reader
         finally:
             reader.cancel()
         if self._buffer:
             await target.write(self._take())
 
+    def _typing(self) -> bool:
+        return time.monotonic() - self.last_key_at() < TYPING_PAUSE
+
+    async def _until(self, moment: float) -> None:
+        """Until moment (time.monotonic()) or the end of the stream."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, moment - time.monotonic())):
+                await self._ended.wait()
+
+    async def _after_next_key(self, target: StreamTarget) -> None:
+        """Until the user's next key is drawn, or they pause (TYPING_PAUSE)."""
+        seen = self.last_key_at()
+        while self.last_key_at() == seen and self._typing() and not self._ended.is_set():
+            await self._until(time.monotonic() + KEY_POLL)
+        if self.last_key_at() != seen:
+            await drawn(target)
+
     def _take(self) -> str:
         text = "".join(self._buffer)
         self._buffer.clear()
+        self._more.clear()
         return text
 
     async def _read(self) -> None:
@@ -101,6 +143,7 @@ class StreamPainter:
             async for piece in self.source:
                 self._buffer.append(piece)
                 self.pieces += 1
+                self._more.set()
                 self._began.set()
         except ChatappError as error:
             self.error = error
@@ -108,3 +151,4 @@ class StreamPainter:
             self._seconds = time.perf_counter() - self._started
             self._ended.set()
             self._began.set()
+            self._more.set()

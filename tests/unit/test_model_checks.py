@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from chatapp.config import Secret
 
-from chatapp.config import ModelConfig, load_settings
+from chatapp.config import ModelConfig, Secret, load_settings
 from chatapp.core.backends.base import (
     ModelFileMissing,
     ModelFileUnreadable,

@@ -3,6 +3,7 @@ and under a finished reply its rating bar."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
 from typing import TYPE_CHECKING
@@ -21,8 +22,6 @@ from chatapp.ui.widgets.rating_bar import RatingBar
 
 # Markdown (message_body) is imported where a message is shown, not to start.
 if TYPE_CHECKING:
-    from textual.widgets.markdown import MarkdownStream
-
     from chatapp.ui.widgets.message_body import Body as Body
 
 CODE_BLOCK = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -153,7 +152,7 @@ class MessageView(Vertical, can_focus=True):
         super().__init__(classes=f"-{message.role}")
         self.message = message
         self.versions = versions
-        self._stream: MarkdownStream | None = None
+        # The body streamed text goes into, while the reply streams.
         self._tail: Body | None = None
         self._tail_text = ""
         self._code_index = 0
@@ -196,7 +195,7 @@ class MessageView(Vertical, can_focus=True):
     @property
     def streaming_body(self) -> Body | None:
         """The body streamed text goes into now, if any."""
-        return self._tail if self._stream is not None else None
+        return self._tail
 
     def _header_text(self) -> Content:
         message = self.message
@@ -265,34 +264,47 @@ class MessageView(Vertical, can_focus=True):
     # -- streaming ------------------------------------------------------------------------
 
     def start_stream(self) -> None:
-        from chatapp.ui.widgets.message_body import Body
-
-        self.add_class("-streaming")
+        # On the header, not the view: a class change restyles every widget below it, and
+        # under a long reply that is over a thousand (a second with the screen stopped).
+        self.query_one(".header").add_class("-streaming")
         self._tail = self.body
         self._tail_text = ""
-        self._stream = Body.get_stream(self._tail)
 
     async def write(self, text: str) -> None:
-        """Append streamed text; a long reply is split over several Markdown widgets."""
-        from chatapp.ui.widgets.message_body import Body
-
-        if self._stream is None:
+        """Append streamed text; a long reply is split over several Markdown widgets.
+        Returns once the text is in its blocks (the stream painter then waits for it to be
+        drawn)."""
+        if self._tail is None:
             return
         text = visible(text)
         # A backlog (the screen was busy) can hold many widgets' worth at once.
         while (cut := self._split_point(text)) is not None:
-            if cut:
-                await self._stream.write(text[:cut])
-            await self._stream.stop()
-            # Each append re-lays out the Markdown it goes to: keeping that one short, and
-            # the finished ones foldable (ThreadView), keeps typing responsive.
-            previous, self._tail = self._tail, Body(classes="body-more")
-            await self.mount(self._tail, after=previous)
-            self._tail_text = ""
-            self._stream = Body.get_stream(self._tail)
-            text = text[cut:]
+            await self._append(text[:cut])
+            text = await self._next_body(text[cut:])
         self._tail_text += text
-        await self._stream.write(text)
+        await self._append(text)
+
+    async def _next_body(self, text: str) -> str:
+        """Go on in a new body, mounted with as much of text as one holds (one layout, not
+        one for the empty body and one for its text); returns the rest."""
+        from chatapp.ui.widgets.message_body import Body
+
+        self._tail_text = ""
+        cut = self._split_point(text)
+        head, rest = (text, "") if cut is None else (text[:cut], text[cut:])
+        # Each append re-lays out the Markdown it goes to: keeping that one short, and
+        # the finished ones foldable (ThreadView), keeps typing responsive.
+        previous, self._tail = self._tail, Body(head, classes="body-more")
+        await self.mount(self._tail, after=previous)
+        self._tail_text = head
+        return rest
+
+    async def _append(self, text: str) -> None:
+        assert self._tail is not None
+        if text:
+            # Shielded: an append cancelled halfway (the worker is) can leave the Markdown
+            # with blocks half mounted and the rest of the reply never shown.
+            await asyncio.shield(self._tail.append(text))
 
     def _split_point(self, text: str) -> int | None:
         """Where in text to start a new widget: after a blank line outside code fences,
@@ -308,10 +320,8 @@ class MessageView(Vertical, can_focus=True):
 
     async def finish(self, message: Message) -> None:
         """The reply is complete (or stopped): show its final text and details."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        self.remove_class("-streaming")
+        self._tail = None
+        self.query_one(".header").remove_class("-streaming")
         self.message = message
         final = visible(message.content)
         parts = self.bodies()

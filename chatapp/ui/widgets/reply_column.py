@@ -7,6 +7,7 @@ view is displayed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -17,7 +18,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from chatapp.core.generation import Generation
 from chatapp.core.models import FinishReason
@@ -32,19 +32,14 @@ class SampleBody(Markdown):
     def __init__(self, index: int) -> None:
         super().__init__(classes="sample")
         self.index = index
-        self._stream: MarkdownStream | None = None
-
-    def start_stream(self) -> None:
-        self._stream = Markdown.get_stream(self)
 
     async def write(self, text: str) -> None:
-        if self._stream is not None:
-            await self._stream.write(visible(text))
+        if text:
+            # Shielded: an append cancelled halfway (the worker is) can leave the Markdown
+            # with blocks half mounted.
+            await asyncio.shield(self.append(visible(text)))
 
     async def finish(self, text: str) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         final = visible(text)
         # Streamed blocks can lose fenced code on redraw: the final text goes in once.
         if self.source != final:
@@ -123,7 +118,6 @@ class ReplyColumn(Vertical):
 
     async def _paint(self, index: int, painter: StreamPainter) -> None:
         sample, body = self.column.samples[index], self.bodies[index]
-        body.start_stream()
         await sample.first_text()
         self._refresh_status()  # from "waiting…" to "streaming…"
         await painter.paint(body)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.widget import Widget
 
 from chatapp.core.models import Message
@@ -58,7 +59,7 @@ class ThreadView(VerticalScroll):
         self.watch(self, "scroll_y", self._maybe_load_older, init=False)
         # While anchored to the end, growing content scrolls without telling scroll_y's
         # watchers (Textual sets it quietly during layout); the virtual size does tell.
-        self.watch(self, "virtual_size", self._moved, init=False)
+        self.watch(self, "virtual_size", self._resized, init=False)
 
     # -- the messages -------------------------------------------------------------------
 
@@ -154,15 +155,34 @@ class ThreadView(VerticalScroll):
         self.check_folds()
 
     def _moved(self) -> None:
-        """The viewport scrolled or the thread grew: check again once either has moved
-        by RECHECK_SCREENS."""
-        if self._checked_at is None:
+        """The viewport scrolled: check again once it has moved by RECHECK_SCREENS."""
+        if self._due_for_check():
             self.check_folds()
+
+    def _resized(self, before: Size, after: Size) -> None:
+        """The thread was laid out taller or shorter: check again once it has changed by
+        RECHECK_SCREENS."""
+        if not self._due_for_check():
             return
+        if after.height > before.height and self._checked_at is not None:
+            # Grown (a reply streaming in): fold now, with the places just laid out, so
+            # that the layout folding needs joins the one Textual follows this one with,
+            # rather than being one more frame while the user types. Content moves up and
+            # out of view as it grows; the places, from before that scroll, only put
+            # bodies nearer the viewport than they end up, so nothing in view folds.
+            self._fold_now()
+        else:
+            # Shrunk: what comes into view must be unfolded, at its place after the scroll.
+            self.check_folds()
+
+    def _due_for_check(self) -> bool:
+        if self._checked_at is None:
+            return True
         scroll_y, height = self._checked_at
         step = self.size.height * RECHECK_SCREENS
-        if abs(self.scroll_y - scroll_y) >= step or abs(self.virtual_size.height - height) >= step:
-            self.check_folds()
+        return (
+            abs(self.scroll_y - scroll_y) >= step or abs(self.virtual_size.height - height) >= step
+        )
 
     def check_folds(self) -> None:
         """Fold and unfold bodies after the next refresh, when their places are known."""
@@ -186,6 +206,11 @@ class ThreadView(VerticalScroll):
         if self._check_again:
             self._check_again = False
             self.check_folds()
+        self._fold_now()
+
+    def _fold_now(self) -> None:
+        """Fold the bodies far from the viewport and unfold those near it, by their places
+        in the last layout."""
         if not self.is_mounted or not self.size.height:
             return
         self._checked_at = (self.scroll_y, self.virtual_size.height)
