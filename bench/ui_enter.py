@@ -67,25 +67,13 @@ async def enter_to_request(server: ChildScripts, data_dir: Path, sends: int) -> 
 
 def long_conversation(settings: Any, messages: int) -> str:
     """A stored conversation of `messages` messages, questions and replies in turn."""
-    from chatapp.core.models import Message, Role
     from chatapp.core.workspace import Workspace
+    from tests.fixtures.conversations import store_long_conversation
 
     workspace = Workspace(settings)
-    conversation = workspace.new_session().conversation
-    thread: list[Message] = []
-    for number in range(messages):
-        role = Role.USER if number % 2 == 0 else Role.ASSISTANT
-        text = (
-            f"问题 {number}: what about topic {number}? 请简单回答。"
-            if role == Role.USER
-            else f"Answer {number}: " + "a reply of some length, 有中文也有英文。 " * 12
-        )
-        parent = thread[-1].id if thread else None
-        thread.append(Message(conversation.id, role, text, parent_id=parent))
-    conversation.active_leaf = thread[-1].id
-    conversation.title = "A long conversation"
-    workspace.conversations.create(conversation, thread)
-    return conversation.id
+    return store_long_conversation(
+        workspace, messages, reply_length=12, title="A long conversation"
+    )
 
 
 async def enter_to_generation(data_dir: Path, sends: int, history: int = 0) -> list[float]:

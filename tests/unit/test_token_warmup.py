@@ -16,10 +16,11 @@ from chatapp.core.backends.base import ChatMessage, GenerationParams
 from chatapp.core.backends.llama_file import KVCache
 from chatapp.core.backends.llama_local import LlamaBackend
 from chatapp.core.context import BuiltPrompt, build_prompt
-from chatapp.core.models import FinishReason, Message, Role
+from chatapp.core.models import FinishReason, Message
 from chatapp.core.prompt_tokens import ANCHOR
 from chatapp.core.session import ChatSession
 from chatapp.core.workspace import Workspace
+from tests.fixtures.conversations import store_long_conversation
 from tests.unit.workspaces import workspace_for
 
 MODEL = replace(embedded_model(), n_ctx=2048)
@@ -60,24 +61,6 @@ def observe_counts(workspace: Workspace) -> tuple[LlamaBackend, Counted]:
     return backend, counted
 
 
-def store_long_conversation(workspace: Workspace, system: str | None, messages: int = 200) -> str:
-    """A stored conversation of questions and replies in turn, far more than 2,048 tokens."""
-    conversation = workspace.new_session(system=system).conversation
-    thread: list[Message] = []
-    for number in range(messages):
-        role = Role.USER if number % 2 == 0 else Role.ASSISTANT
-        text = (
-            f"问题 {number}: what about topic {number}? 请简单回答。"
-            if role == Role.USER
-            else f"Answer {number}: " + "a reply of some length, 有中文也有英文。 " * 6
-        )
-        parent = thread[-1].id if thread else None
-        thread.append(Message(conversation.id, role, text, parent_id=parent))
-    conversation.active_leaf = thread[-1].id
-    workspace.conversations.create(conversation, thread)
-    return conversation.id
-
-
 def whole_count_prompt(session: ChatSession, counted: Counted, question: Message) -> BuiltPrompt:
     """The prompt for question as counting every candidate prompt whole chooses it."""
     return build_prompt(
@@ -94,7 +77,7 @@ def whole_count_prompt(session: ChatSession, counted: Counted, question: Message
 async def test_the_first_enter_in_an_opened_long_conversation_counts_only_the_question(
     workspace: Workspace, system: str | None
 ) -> None:
-    stored = store_long_conversation(workspace, system)
+    stored = store_long_conversation(workspace, system=system)
     backend, counted = observe_counts(workspace)
     backend.load()
 
@@ -115,7 +98,7 @@ async def test_the_first_enter_in_an_opened_long_conversation_counts_only_the_qu
 
 
 async def test_a_model_not_loaded_yet_is_not_loaded_to_count(workspace: Workspace) -> None:
-    stored = store_long_conversation(workspace, None, messages=20)
+    stored = store_long_conversation(workspace, 20)
     backend, counted = observe_counts(workspace)
 
     session = await asyncio.to_thread(workspace.open_session, stored)
@@ -128,7 +111,7 @@ async def test_a_model_not_loaded_yet_is_not_loaded_to_count(workspace: Workspac
 async def test_counting_beside_a_reply_streaming_on_the_same_model(workspace: Workspace) -> None:
     """Another conversation's reply runs on the model's thread while one opens: both
     finish, and the counts are the tokenizer's own."""
-    stored = store_long_conversation(workspace, None)
+    stored = store_long_conversation(workspace)
     backend, counted = observe_counts(workspace)
     backend.load()
     # Without the one-sentence system prompt the model tells a story of hundreds of tokens.
@@ -160,7 +143,7 @@ async def test_opening_a_long_conversation_grows_the_window_before_its_first_ent
     model = embedded_model()  # room for 8,192 tokens, loaded with a 2,048-token window
     workspace = workspace_for(tmp_path, model)
     try:
-        stored = store_long_conversation(workspace, None)
+        stored = store_long_conversation(workspace)
         backend = workspace.models.get(model.name)
         assert isinstance(backend, LlamaBackend)
         backend.load()
