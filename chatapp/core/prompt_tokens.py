@@ -84,6 +84,21 @@ class MessageTokens:
             return self._count_whole(messages)
         return self._summed(messages)
 
+    def known(self, messages: Sequence[ChatMessage]) -> int | None:
+        """The count of a prompt whose every message was counted before (as the context
+        builder counted the prompt it built), counting nothing now; None otherwise. The
+        llama thread checks a prompt's size with it before generating, rather than
+        rendering and tokenizing the whole prompt a second time."""
+        if not messages or self._separable is not True:
+            return None
+        total = self._first.get(_key(messages[0]))
+        for message in messages[1:]:
+            added = self._added.get(_key(message))
+            if total is None or added is None:
+                return None
+            total += added
+        return total
+
     def oldest_that_fits(
         self, head: list[ChatMessage], body: Sequence[ChatMessage], budget: int
     ) -> int | None:
@@ -124,7 +139,7 @@ class MessageTokens:
         message: ChatMessage,
         count: Callable[[ChatMessage], int | None],
     ) -> int | None:
-        key = (message["role"], message["content"])
+        key = _key(message)
         try:
             return known[key]
         except KeyError:
@@ -133,6 +148,10 @@ class MessageTokens:
             known.clear()  # start again rather than track the oldest
         counted = known[key] = count(message)
         return counted
+
+
+def _key(message: ChatMessage) -> tuple[str, str]:
+    return (message["role"], message["content"])
 
 
 _counters: weakref.WeakKeyDictionary[Counting, MessageTokens] = weakref.WeakKeyDictionary()

@@ -114,3 +114,53 @@ def test_a_long_conversation_is_counted_once_per_message(backend: LlamaBackend) 
     assert second.prompt_tokens == backend.count_tokens(second.messages)
     # The new question, and the reply before it: each measured after the anchor.
     assert whole_counts == [2, 2]
+
+
+def test_known_counts_only_what_was_counted(backend: LlamaBackend) -> None:
+    counts = MessageTokens(backend.count_tokens)
+    prompt = [SYSTEM, *TURNS]
+
+    assert counts.known(prompt) is None  # nothing counted yet
+    total = counts(prompt)
+    assert counts.known(prompt) == total == backend.count_tokens(prompt)
+    assert counts.known([*prompt, {"role": "user", "content": "新的问题"}]) is None
+
+
+def test_generating_a_built_prompt_does_not_count_it_again(
+    backend: LlamaBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompt the context builder counted goes to llama.cpp without being rendered and
+    tokenized again on the llama thread (for a full window, ~15 ms before the first token);
+    the reply's prompt_tokens is still the model's own count."""
+    from chatapp.core.backends.base import GenerationParams
+    from chatapp.core.backends.llama_file import LoadedLlama
+    from chatapp.core.prompt_tokens import counter_for
+
+    history = [
+        Message(conversation_id="c", role=Role(m["role"]), content=m["content"]) for m in TURNS
+    ]
+    built = build_prompt(
+        history, system=SYSTEM["content"], n_ctx=2048, max_tokens=8,
+        count_tokens=counter_for(backend),
+    )  # fmt: skip
+    expected = backend.count_tokens(built.messages)
+    recounted: list[int] = []
+    count_whole = LoadedLlama.count_prompt_tokens
+
+    def observed(self: LoadedLlama, messages: list[ChatMessage]) -> int:
+        recounted.append(len(messages))
+        return count_whole(self, messages)
+
+    monkeypatch.setattr(LoadedLlama, "count_prompt_tokens", observed)
+
+    async def reply() -> int | None:
+        usage = None
+        params = GenerationParams(max_tokens=8, temperature=0.0)
+        async for chunk in backend.stream(built.messages, params):
+            usage = chunk.usage or usage
+        return usage.prompt_tokens if usage is not None else None
+
+    prompt_tokens = asyncio.run(reply())
+
+    assert recounted == []
+    assert prompt_tokens == built.prompt_tokens == expected
