@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -338,11 +339,31 @@ async def settle(app: Any, pilot: Any) -> None:
 
 
 def chatapp_command() -> str:
+    """The installed console script, launched as a user launches it: with chatapp's
+    modules compiled to bytecode (compile_chatapp)."""
     beside = Path(sys.executable).with_name("chatapp")
     found = str(beside) if beside.exists() else shutil.which("chatapp")
     if found is None:
         raise SystemExit("the `chatapp` command is not installed (pip install -e .)")
+    compile_chatapp()
     return found
+
+
+@functools.cache
+def compile_chatapp() -> None:
+    """Compile chatapp's modules to bytecode, as `pip install .` (the README's install)
+    does when it installs them. An editable install has none until Python writes it on
+    import, which PYTHONDONTWRITEBYTECODE turns off (it is set on the machines this is
+    developed on): every launch would then compile all of chatapp again, about 100 ms
+    that no installed copy pays, and the bare Textual app, whose library pip compiled,
+    would not pay either."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("chatapp")
+    folders = spec.submodule_search_locations if spec is not None else None
+    for folder in folders or []:
+        compileall.compile_dir(folder, quiet=1)
 
 
 class Tmux:

@@ -50,6 +50,9 @@ def main() -> None:
     if sys.argv[1:]:
         commands()()
         return
+    from chatapp.ui.gc_pacing import pause_for_start_up
+
+    pause_for_start_up()
     try:
         code = open_tui()
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ import gc
 import time
 import weakref
 
-from chatapp.ui.gc_pacing import DUE_AFTER, MANUAL, IdleCollector
+from chatapp.ui.gc_pacing import DUE_AFTER, MANUAL, IdleCollector, pause_for_start_up
 
 
 class Node:
@@ -51,3 +51,23 @@ def test_full_collections_wait_for_the_app_to_be_idle_and_then_run() -> None:
         collector.uninstall()
     assert gc.get_threshold() == saved
     assert gc.get_freeze_count() == 0
+
+
+def test_nothing_is_collected_while_starting_until_the_collector_is_installed() -> None:
+    collector = IdleCollector(lambda: 0.0)
+    pause_for_start_up()
+    try:
+        node = Node()
+        garbage = weakref.ref(node)
+        del node
+        for _ in range(gc.get_threshold()[0] * 3):
+            Node()  # well past the point where a young collection would run
+        assert garbage() is not None
+        assert not gc.isenabled()
+
+        collector.install()
+        assert gc.isenabled()
+        assert garbage() is None
+    finally:
+        collector.uninstall()
+        gc.enable()

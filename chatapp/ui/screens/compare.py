@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from chatapp.core.errors import ChatappError
@@ -35,6 +35,7 @@ from chatapp.core.practice import (
 )
 from chatapp.core.workspace import Workspace
 from chatapp.ui.screens.keys import KeySection, rows
+from chatapp.ui.widgets.keys_footer import KeysFooter
 from chatapp.ui.widgets.reply_column import ReplyColumn
 
 # A column narrower than this is hard to read: past it, columns wrap two to a row.
@@ -124,7 +125,7 @@ class CompareScreen(Screen[None]):
         yield Grid(id="columns")
         with VerticalScroll(id="diff"):
             yield Static("", id="diff-text")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def columns(self) -> list[ReplyColumn]:

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from chatapp.core.practice import MAX_REPEATS, MAX_VARIANTS, MIN_VARIANTS
+from chatapp.ui.widgets.keys_footer import KeysFooter
 
 AS_TYPED = ""
 
@@ -74,7 +75,7 @@ class CompareSetupScreen(ModalScreen[CompareSetup | None]):
                 yield Input("1", id="repeats", type="integer", max_length=1)
                 yield Button("Add variant", id="add")
                 yield Button("Start", id="start", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def _other_template(self) -> str:
         return self.templates[0][0] if self.templates else AS_TYPED

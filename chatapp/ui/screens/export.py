@@ -13,10 +13,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
 
 from chatapp.core.errors import ChatappError
 from chatapp.core.workspace import Workspace, list_users
+from chatapp.ui.widgets.keys_footer import KeysFooter
 
 FORMATS = [
     ("DPO pairs (TRL)", "dpo"),
@@ -59,7 +60,7 @@ class ExportScreen(ModalScreen[None]):
             with Horizontal(id="buttons"):
                 yield Button("Close", action="screen.close")
                 yield Button("Export", variant="primary", action="screen.export", id="go")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#progress", ProgressBar).display = False

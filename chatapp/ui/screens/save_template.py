@@ -18,12 +18,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static, TextArea
+from textual.widgets import Button, Input, Label, Static, TextArea
 from textual.worker import Worker
 
 from chatapp.core.templates import Example, Template, TemplateError, TemplateLibrary, Variable
 from chatapp.core.templates.model import VariableType, check_name
 from chatapp.ui.screens.text_prompt import TextPromptScreen
+from chatapp.ui.widgets.keys_footer import KeysFooter
 from chatapp.ui.worker_failures import chatapp_failure
 
 # A variable is a jinja2 name; these would not be read as one (or clash with a global).
@@ -206,7 +207,7 @@ class SaveTemplateScreen(ModalScreen[Template | None]):
                     disabled=True,
                     action="screen.save",
                 )
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def message(self) -> TextArea:

@@ -19,7 +19,7 @@ from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
 from chatapp.core.backends.base import ChatMessage
@@ -33,6 +33,7 @@ from chatapp.core.templates import (
     TemplateLibrary,
     Variable,
 )
+from chatapp.ui.widgets.keys_footer import KeysFooter
 from chatapp.ui.worker_failures import toast_failure
 
 # How long the preview waits after a change before rendering (a change within it starts
@@ -117,7 +118,7 @@ class TemplateFormScreen(ModalScreen[FormResult | None]):
                     disabled=True,
                     action="screen.send",
                 )
-        yield Footer()
+        yield KeysFooter()
 
     def field(self, variable: Variable) -> Widget:
         """The widget for a variable, holding its initial value or else its default."""

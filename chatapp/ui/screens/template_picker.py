@@ -13,11 +13,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from chatapp.core.templates import Template, TemplateLibrary
+from chatapp.ui.widgets.keys_footer import KeysFooter
 from chatapp.ui.worker_failures import toast_failure
 
 
@@ -48,7 +49,7 @@ class TemplatePickerScreen(ModalScreen[str | None]):
             yield Input(placeholder="Type to filter by name, title, tag or description")
             yield OptionList(id="templates")
             yield Static("Reading the templates…", id="empty", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def template_list(self) -> OptionList:
