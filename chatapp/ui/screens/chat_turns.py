@@ -11,7 +11,7 @@ from textual.screen import Screen
 
 from chatapp.core.models import FinishReason
 from chatapp.ui.composer import Composer
-from chatapp.ui.streaming import StreamPainter
+from chatapp.ui.streaming import HeldFrames, StreamPainter
 from chatapp.ui.widgets.message_view import MessageView
 from chatapp.ui.widgets.prompt_input import PromptInput
 from chatapp.ui.widgets.status_bar import StatusBar
@@ -47,14 +47,23 @@ class TurnDisplay(Screen[None]):
         # Start now, not when the worker first runs: the request leaves (or the local
         # model starts) while the screen is still clearing the box and mounting.
         painter = StreamPainter(turn.start(), self.last_key_at).start()
-        self.run_worker(self._show_turn(turn, painter, rerender), exclusive=True, group="llm")
+        # Until the reply's first text, or UNDERWAY_WAIT: the question is stored and the
+        # model started without frames in their way; the cleared box, the question and
+        # the start of the reply are then drawn together.
+        held = HeldFrames(self.app, UNDERWAY_WAIT)
+        self.run_worker(self._show_turn(turn, painter, held, rerender), exclusive=True, group="llm")
 
-    async def _show_turn(self, turn: Turn, painter: StreamPainter, rerender: bool) -> None:
+    async def _show_turn(
+        self, turn: Turn, painter: StreamPainter, held: HeldFrames, rerender: bool
+    ) -> None:
         # What to draw is decided now, before the reply can be stored into the thread.
         thread = [m for m in turn.session.thread if m.id != turn.answer.id]
         last = self.thread_view.last_view()
         shown = last.message.id if last is not None else None
-        await painter.first_text(UNDERWAY_WAIT)
+        try:
+            await painter.first_text(UNDERWAY_WAIT)
+        finally:
+            held.release()
         if turn.undone:
             await self.give_back(turn)
             return
