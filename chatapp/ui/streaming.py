@@ -17,6 +17,8 @@ import time
 from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from textual.app import ScreenStackError
+
 from chatapp.core.errors import ChatappError
 
 if TYPE_CHECKING:
@@ -76,7 +78,8 @@ class HeldFrames:
         self._timer.stop()
         self.app._end_batch()
         # The screen draws what changed when it next finds itself idle.
-        self.app.screen.check_idle()
+        with contextlib.suppress(ScreenStackError):  # none left: the app is closing
+            self.app.screen.check_idle()
 
 
 class StreamPainter:
