@@ -86,6 +86,8 @@ class Turn:
         self._stored = False
         self._last_save = 0.0
         self._saving: asyncio.Task[None] | None = None
+        # Set once the question is stored, or the turn undone because it could not be.
+        self._question_settled = asyncio.Event()
 
     @property
     def text(self) -> str:
@@ -144,6 +146,10 @@ class Turn:
             raise StopAsyncIteration
         return item  # type: ignore[return-value]
 
+    async def question_settled(self) -> None:
+        """Until the question is stored (the turn goes on) or could not be (undone)."""
+        await self._question_settled.wait()
+
     async def ended(self) -> None:
         """Wait until the turn has ended (finished, stopped, failed or undone), without
         reading it."""
@@ -158,7 +164,9 @@ class Turn:
 
     async def _run(self) -> None:
         try:
-            if await self._store_question():
+            stored = await self._store_question()
+            self._question_settled.set()
+            if stored:
                 self.session.announce_start(self)
                 try:
                     await self._generate()
@@ -170,6 +178,7 @@ class Turn:
             # still hears that the turn ended, and gets the exception.
             self._crash = error
         finally:
+            self._question_settled.set()
             self._pieces.put_nowait(_END)
 
     async def _store_question(self) -> bool:

@@ -324,9 +324,17 @@ class ChatScreen(
             self.end_edit()
         elif from_box:
             self.prompt.clear()
-        self.remembered.set("draft", self.prompt.text)
         self.show_turn(turn, rerender=editing is not None)
+        self.run_worker(self.forget_sent_draft(turn), group="draft")
         return True
+
+    async def forget_sent_draft(self, turn: Turn) -> None:
+        """The box's draft as remembered, once the question is stored: not before, so the
+        question's write goes first (on a full disk, the one that fails and gives the
+        text back), and the draft still holds the text if it cannot be stored."""
+        await turn.question_settled()
+        if not turn.undone:
+            self.remembered.set("draft", self.prompt.text)
 
     def queue(self, text: str) -> None:
         """Keep the message in the box, read-only, until the model has loaded."""
